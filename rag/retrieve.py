@@ -1,0 +1,94 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) rankings fused by reciprocal rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from rag.chunking import Chunk
+from rag.config import RetrievalSettings
+from rag.embedding import Vectors
+from rag.store import IndexData
+from rag.text import terms
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk with the evidence for its rank."""
+
+    chunk: Chunk
+    score: float  # fused score
+    dense: float | None
+    lexical: float | None
+
+
+class LexicalIndex:
+    """BM25 over chunk text plus its section heading."""
+
+    def __init__(self, data: IndexData) -> None:
+        self.size = len(data.chunks)
+        self._bm25 = bm25s.BM25()
+        corpus = [terms(f"{c.heading or ''} {c.text}") or ["\u2205"] for c in data.chunks]
+        if corpus:
+            self._bm25.index(corpus, show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for ``query``."""
+        if not self.size:
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(terms(query)), dtype=np.float32)
+
+
+class Retriever:
+    """Searches one loaded index."""
+
+    def __init__(self, data: IndexData, settings: RetrievalSettings) -> None:
+        self.data = data
+        self.settings = settings
+        self.lexical = LexicalIndex(data)
+
+    def dense_ranking(self, query_vec: Vectors, depth: int) -> list[tuple[int, float]]:
+        """(row, cosine) of the nearest chunks."""
+        n = self.data.faiss_index.ntotal
+        if n == 0:
+            return []
+        scores, rows = self.data.faiss_index.search(query_vec.reshape(1, -1), min(depth, n))
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def lexical_ranking(self, query: str, depth: int) -> list[tuple[int, float]]:
+        """(row, BM25 score) of the best lexical matches (score > 0 only)."""
+        scores = self.lexical.scores(query)
+        if not len(scores):
+            return []
+        depth = min(depth, len(scores))
+        rows = np.argpartition(-scores, depth - 1)[:depth]
+        rows = rows[np.argsort(-scores[rows])]
+        return [(int(r), float(scores[r])) for r in rows if scores[r] > 0]
+
+    def search(self, query: str, query_vec: Vectors, top_k: int | None = None) -> list[Hit]:
+        """Top passages for a query, fused from both rankings."""
+        s = self.settings
+        k = top_k or s.top_k
+        depth = max(s.candidates, k)
+        dense = self.dense_ranking(query_vec, depth) if s.mode != "lexical" else []
+        lexical = self.lexical_ranking(query, depth) if s.mode != "dense" else []
+        fused: dict[int, float] = {}
+        for weight, ranking in ((s.dense_weight, dense), (s.lexical_weight, lexical)):
+            for rank, (row, _) in enumerate(ranking):
+                fused[row] = fused.get(row, 0.0) + weight / (s.rrf_k + rank + 1)
+        dense_scores = dict(dense)
+        lexical_scores = dict(lexical)
+        order = sorted(fused, key=lambda r: -fused[r])
+        hits: list[Hit] = []
+        per_doc: dict[str, int] = {}
+        for row in order:
+            chunk = self.data.chunks[row]
+            if s.max_per_doc and per_doc.get(chunk.doc_id, 0) >= s.max_per_doc:
+                continue
+            per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
+            hits.append(Hit(chunk, fused[row], dense_scores.get(row), lexical_scores.get(row)))
+            if len(hits) >= k:
+                break
+        return hits

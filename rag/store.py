@@ -1,0 +1,272 @@
+"""The index as a directory of plain files, written atomically, with a manifest.
+
+Layout::
+
+    index/CURRENT                 name of the live version (replaced atomically)
+    index/versions/<name>/        manifest.json, documents.jsonl, chunks.jsonl,
+                                  sentences.jsonl, chunks.faiss, sentences.npy
+    index/embeddings.sqlite       embedding cache keyed by content hash
+
+A version is built in a temporary directory, renamed into place, and only then named in
+CURRENT, so a crash at any point leaves the previous version live.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from rag.chunking import Chunk, Sentence
+from rag.documents import DocMeta, Document
+from rag.embedding import Vectors
+from rag.errors import IndexMismatch, NotFound
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_DATA_FILES = (
+    "documents.jsonl",
+    "chunks.jsonl",
+    "sentences.jsonl",
+    "chunks.faiss",
+    "sentences.npy",
+)
+
+
+@dataclass
+class IndexData:
+    """Everything a query needs, in memory."""
+
+    params: dict[str, Any]  # model, dim, tokenizer, max_tokens, overlap_tokens
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    sentences: list[Sentence]
+    chunk_vectors: Vectors
+    sentence_vectors: Vectors
+    version: str = ""
+    faiss_index: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.faiss_index is None:
+            self.faiss_index = _flat_index(self.chunk_vectors, int(self.params["dim"]))
+
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per document."""
+        counts = dict.fromkeys(self.documents, 0)
+        for chunk in self.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        return counts
+
+
+def _flat_index(vectors: Vectors, dim: int) -> Any:
+    # Exact inner-product search: a few thousand chunks search in well under a millisecond.
+    index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _sha_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class IndexStore:
+    """Reads and writes index versions under one directory."""
+
+    def __init__(self, root: Path, keep_versions: int = 3) -> None:
+        self.root = root
+        self.versions = root / "versions"
+        self.keep_versions = keep_versions
+
+    @property
+    def cache_path(self) -> Path:
+        """Where the embedding cache lives."""
+        return self.root / "embeddings.sqlite"
+
+    def current_name(self) -> str | None:
+        """The live version's name, if any."""
+        pointer = self.root / "CURRENT"
+        if not pointer.exists():
+            return None
+        return pointer.read_text(encoding="utf-8").strip() or None
+
+    def exists(self) -> bool:
+        """Whether a live version is recorded."""
+        name = self.current_name()
+        return name is not None and (self.versions / name / "manifest.json").exists()
+
+    def save(self, data: IndexData) -> str:
+        """Write ``data`` as a new version and make it live; returns the version name."""
+        self.versions.mkdir(parents=True, exist_ok=True)
+        tmp = self.versions / f".tmp-{uuid.uuid4().hex}"
+        tmp.mkdir()
+        try:
+            _write_jsonl(
+                tmp / "documents.jsonl",
+                [
+                    {
+                        "doc_id": d.doc_id,
+                        "sha256": d.sha256,
+                        "source_path": d.source_path,
+                        "meta": d.meta.to_json(),
+                        "text": d.text,
+                    }
+                    for d in data.documents.values()
+                ],
+            )
+            _write_jsonl(tmp / "chunks.jsonl", [c.to_json() for c in data.chunks])
+            _write_jsonl(tmp / "sentences.jsonl", [s.to_json() for s in data.sentences])
+            faiss.write_index(data.faiss_index, str(tmp / "chunks.faiss"))
+            np.save(tmp / "sentences.npy", data.sentence_vectors, allow_pickle=False)
+            manifest = {
+                "format_version": FORMAT_VERSION,
+                **data.params,
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "n_chunks": len(data.chunks),
+                "n_sentences": len(data.sentences),
+                "documents": {d.doc_id: d.sha256 for d in data.documents.values()},
+                "files": {name: _sha_file(tmp / name) for name in _DATA_FILES},
+            }
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            for name in (*_DATA_FILES, "manifest.json"):
+                with (tmp / name).open("rb") as fh:
+                    os.fsync(fh.fileno())
+            name = f"v{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
+            os.rename(tmp, self.versions / name)
+            _fsync_dir(self.versions)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        pointer_tmp = self.root / f".CURRENT.{uuid.uuid4().hex}"
+        pointer_tmp.write_text(name + "\n", encoding="utf-8")
+        with pointer_tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(pointer_tmp, self.root / "CURRENT")
+        _fsync_dir(self.root)
+        data.version = name
+        self._prune(keep=name)
+        return name
+
+    def _prune(self, keep: str) -> None:
+        names = sorted(
+            (p for p in self.versions.iterdir() if p.is_dir() and p.name.startswith("v")),
+            key=lambda p: p.name,
+        )
+        for path in names[: max(0, len(names) - self.keep_versions)]:
+            if path.name != keep:
+                shutil.rmtree(path, ignore_errors=True)
+        for path in self.versions.glob(".tmp-*"):  # left by a crashed build
+            shutil.rmtree(path, ignore_errors=True)
+
+    def load(self, expected: dict[str, Any]) -> IndexData:
+        """Load the live version, checking it against ``expected`` params and its manifest.
+
+        If the live version is damaged, the newest intact older version is used instead.
+        """
+        name = self.current_name()
+        if name is None:
+            raise NotFound(f"no index in {self.root}; run `rag ingest` to build one")
+        try:
+            return self._load_version(name, expected)
+        except IndexMismatch:
+            raise
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            log.error("index version %s is damaged (%s); trying older versions", name, exc)
+            for older in sorted((p.name for p in self.versions.glob("v*")), reverse=True):
+                if older == name:
+                    continue
+                try:
+                    return self._load_version(older, expected)
+                except (OSError, ValueError, KeyError, RuntimeError):
+                    continue
+            raise IndexMismatch(
+                f"index version {name} is damaged ({exc}) and no intact older version exists; "
+                "run `rag ingest` to rebuild"
+            ) from exc
+
+    def _load_version(self, name: str, expected: dict[str, Any]) -> IndexData:
+        path = self.versions / name
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatch(
+                f"index format {manifest.get('format_version')} != {FORMAT_VERSION}; "
+                "run `rag ingest` to rebuild"
+            )
+        diffs = [
+            f"{key}: index has {manifest.get(key)!r}, settings want {value!r}"
+            for key, value in expected.items()
+            if manifest.get(key) != value
+        ]
+        if diffs:
+            raise IndexMismatch(
+                "index does not match settings (" + "; ".join(diffs) + "); run `rag ingest` "
+                "to rebuild it with the current settings"
+            )
+        for file_name, sha in manifest["files"].items():
+            if _sha_file(path / file_name) != sha:
+                raise ValueError(f"{file_name} does not match its manifest checksum")
+        documents = {}
+        for row in _read_jsonl(path / "documents.jsonl"):
+            documents[row["doc_id"]] = Document(
+                doc_id=row["doc_id"],
+                text=row["text"],
+                meta=DocMeta.from_json(row["meta"]),
+                source_path=row.get("source_path"),
+                sha256=row["sha256"],
+            )
+        chunks = [Chunk.from_json(r) for r in _read_jsonl(path / "chunks.jsonl")]
+        sentences = [Sentence.from_json(r) for r in _read_jsonl(path / "sentences.jsonl")]
+        index = faiss.read_index(str(path / "chunks.faiss"))
+        sentence_vectors = np.load(path / "sentences.npy", allow_pickle=False)
+        if index.ntotal != len(chunks) or len(sentence_vectors) != len(sentences):
+            raise ValueError("vector counts do not match chunk/sentence counts")
+        chunk_vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
+        params = {key: manifest[key] for key in expected}
+        return IndexData(
+            params=params,
+            documents=documents,
+            chunks=chunks,
+            sentences=sentences,
+            chunk_vectors=(
+                chunk_vectors
+                if chunk_vectors is not None
+                else np.zeros((0, int(params["dim"])), dtype=np.float32)
+            ),
+            sentence_vectors=sentence_vectors,
+            version=name,
+            faiss_index=index,
+        )
