@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.chunking import Sentence
 from rag.config import AnswerSettings
-from rag.documents import DocMeta
+from rag.documents import DocMeta, meta_text
 from rag.embedding import Vectors
 from rag.retrieve import Hit
 from rag.schemas import Citation
@@ -24,9 +24,7 @@ from rag.text import terms
 
 ABSTAIN_TEXT = "The documents don't say."
 
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _DATE_RE = re.compile(rf"\b((1[89]|20)\d\d|{_MONTHS})\b", re.IGNORECASE)
 _NUMBER_RE = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|"
@@ -105,11 +103,13 @@ class SentenceIdf:
     def __init__(self, data: IndexData) -> None:
         self.sentence_terms: dict[int, frozenset[str]] = {}
         df: Counter[str] = Counter()
+        meta = {d: frozenset(terms(meta_text(doc.meta))) for d, doc in data.documents.items()}
         for sent in data.sentences:
             doc = data.documents[sent.doc_id]
             bag = frozenset(terms(doc.text[sent.start : sent.end]))
-            self.sentence_terms[sent.sent_id] = bag
             df.update(bag)
+            # A sentence also "mentions" its source's title, outlet and authors.
+            self.sentence_terms[sent.sent_id] = bag | meta[sent.doc_id]
         n = max(1, len(data.sentences))
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.default_idf = math.log(1 + n)
@@ -177,6 +177,8 @@ def score_sentences(
             # Names/numbers from the question that no candidate passage mentions at all are
             # handled by the caller; here, reward sentences that carry them.
             score += 0.1 * sum(idf.weight(t) for t in profile.key_terms if t in bag) / key_weight
+        if sent.section == "bio":
+            score -= settings.bio_penalty  # author notes answer questions about the author only
         score -= 0.01 * rank_of[sid]
         scored.append(Scored(sent, score, float(cos), lexical, type_ok, rank_of[sid]))
     scored.sort(key=lambda s: -s.score)
@@ -238,6 +240,8 @@ def attribution(meta: DocMeta, section: str, heading: str | None) -> str:
     """Who says it and when, in words: opinion is attributed, not stated as fact."""
     when = format_date(meta)
     who = meta.publisher if meta.publisher != "unknown" else meta.title
+    if section == "bio":
+        return f"According to the author note in {who} ({when})"
     if section == "related" and heading:
         return f"According to {who}'s summary of “{heading}” (listed on a page of {when})"
     if meta.kind in ("opinion", "commentary") and meta.authors:
@@ -280,4 +284,3 @@ def support_score(scored: list[Scored], missing_share: float) -> float:
     if not scored:
         return 0.0
     return scored[0].score - 0.5 * missing_share
-

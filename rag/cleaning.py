@@ -9,7 +9,9 @@ Sections:
 - ``caption``: a long line that is not a sentence (image captions, credits) - the outlet's words.
 - ``related``: teaser lists of other articles ("Also see", "Selected ... analysis").
 - ``heading``: short title-like lines; used as section names, never cited.
-- ``byline`` / ``bio``: author lines; metadata, never cited as claims.
+- ``byline``: "By ..." lines; metadata, never cited.
+- ``bio``: author notes ("X is a professor at ..."); citable only as facts about the author,
+  and always attributed as the author note.
 - ``boilerplate``: UI debris (listen, subscribe, cookies, tags, stray lines after the article).
 - ``comments``: reader comments; never presented as the author's claims.
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CITABLE_SECTIONS = frozenset({"content", "caption", "related"})
+CITABLE_SECTIONS = frozenset({"content", "caption", "related", "bio"})
 
 _UI_PATTERNS = [
     r"listen to (the|this) (article|story)",
@@ -56,6 +58,7 @@ _BIO_RE = re.compile(
 )
 _SENTENCE_END_RE = re.compile(r"[.!?…][\"”’')\]]*$")
 _TEASER_GLUE_RE = re.compile(r"^read more(?=[A-Z])")
+_HEADING_MARK_RE = re.compile(r"^(read more(?=[A-Z])|#+\s*)", re.IGNORECASE)
 _TAG_SEPARATORS = (" · ", " | ", " • ")
 
 
@@ -119,10 +122,10 @@ def label_blocks(text: str) -> list[Block]:
         elif _RELATED_START_RE.match(line):
             in_related = True
             label = "heading"
-        elif (words <= 25 and _UI_RE.search(line)) or _is_tag_line(line):
-            label = "boilerplate"
         elif words <= 30 and _BYLINE_RE.match(line):
             label = "byline"
+        elif (words <= 25 and _UI_RE.search(line)) or _is_tag_line(line):
+            label = "boilerplate"
         elif i > n * 0.6 and words <= 90 and _BIO_RE.match(line) and not in_related:
             label = "bio"
         elif _TEASER_GLUE_RE.match(line):
@@ -135,7 +138,9 @@ def label_blocks(text: str) -> list[Block]:
 
     # Trailing short lines after the last piece of citable text are page furniture
     # (outlet name, slogans, image credits), not headings of anything.
-    last_citable = max((i for i, lab in enumerate(labels) if lab in CITABLE_SECTIONS), default=-1)
+    last_citable = max(
+        (i for i, lab in enumerate(labels) if lab in CITABLE_SECTIONS - {"bio"}), default=-1
+    )
     for i in range(last_citable + 1, n):
         if labels[i] == "heading":
             labels[i] = "boilerplate"
@@ -145,7 +150,7 @@ def label_blocks(text: str) -> list[Block]:
     current_heading: str | None = None
     for (start, end, _), label in zip(lines, labels, strict=True):
         if label == "heading":
-            heading_run.append(_TEASER_GLUE_RE.sub("", text[start:end]))
+            heading_run.append(_HEADING_MARK_RE.sub("", text[start:end]))
             # A run of heading lines (title, author, date) is named by its longest line.
             current_heading = max(heading_run, key=len)
         else:

@@ -41,7 +41,9 @@ def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: seeds/)")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: seeds/)")
+    ] = None,
     if_missing: Annotated[bool, typer.Option(help="Do nothing if an index exists.")] = False,
 ) -> None:
     """Build (or update) the index from documents."""
@@ -131,11 +133,17 @@ def evaluate(
     questions: Annotated[Path, typer.Option(help="JSONL question set.")] = Path(
         "eval/questions/seeds.jsonl"
     ),
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write metrics + per-question results.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write metrics + per-question results.")
+    ] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown report.")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a setting: key=value")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a setting: key=value")
+    ] = None,
     sweep: Annotated[str | None, typer.Option(help="key=v1,v2,...: run each variant")] = None,
-    gate: Annotated[Path | None, typer.Option(help="JSON of metric floors; exit 1 below any.")] = None,
+    gate: Annotated[
+        Path | None, typer.Option(help="JSON of metric floors; exit 1 below any.")
+    ] = None,
 ) -> None:
     """Score the pipeline on a question set."""
     from eval.harness import run_cli

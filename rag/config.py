@@ -20,6 +20,9 @@ class _Group(BaseModel):
 class PathSettings(_Group):
     seeds_dir: Path = Field(Path("seeds"), description="Documents ingested by default.")
     index_dir: Path = Field(Path("index"), description="Where index versions live.")
+    embedding_cache: Path | None = Field(
+        None, description="SQLite embedding cache; default <index_dir>/embeddings.sqlite."
+    )
     sources_file: str = Field(
         "sources.json", description="Metadata file looked up beside the ingested documents."
     )
@@ -72,6 +75,9 @@ class AnswerSettings(_Group):
         0.45, description="Abstain when the best sentence's support score is below this."
     )
     min_sentence_words: int = Field(6, ge=1)
+    bio_penalty: float = Field(
+        0.15, ge=0.0, description="Score handicap of author-note sentences (low-prior evidence)."
+    )
 
 
 class ServiceSettings(_Group):
@@ -79,6 +85,11 @@ class ServiceSettings(_Group):
     port: int = Field(8000, ge=1, le=65535)
     max_question_chars: int = Field(2000, ge=10, description="Longer questions get a 422.")
     max_top_k: int = Field(50, ge=1)
+    data_dir: Path = Field(Path("data"), description="Durable service data (feedback database).")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to embed the widget (empty = same-origin only).",
+    )
 
 
 class Settings(BaseSettings):

@@ -42,7 +42,9 @@ class DocMeta:
         known = set(cls.__dataclass_fields__)
         extra = set(data) - known
         if extra:
-            raise InvalidInput(f"unknown metadata fields {sorted(extra)}; accepted: {sorted(known)}")
+            raise InvalidInput(
+                f"unknown metadata fields {sorted(extra)}; accepted: {sorted(known)}"
+            )
         values = dict(data)
         values["authors"] = tuple(values.get("authors") or ())
         return cls(**values)
@@ -63,6 +65,11 @@ class Document:
             self.sha256 = content_hash(self.text)
 
 
+def meta_text(meta: DocMeta) -> str:
+    """Title, publisher and authors as one string (for lexical matching)."""
+    return " ".join([meta.title, meta.publisher, *meta.authors])
+
+
 def content_hash(text: str) -> str:
     """SHA-256 of UTF-8 text, hex."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -73,7 +80,9 @@ def _read_plain_text(path: Path) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path.name}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        raise InvalidInput(
+            f"{path.name}: not valid UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from exc
     if "\x00" in text:
         raise InvalidInput(f"{path.name}: contains NUL bytes; looks like binary data, not text")
     if not text.strip():

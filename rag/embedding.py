@@ -111,7 +111,8 @@ class CachedEmbedder:
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS emb (model TEXT, sha TEXT, vec BLOB, PRIMARY KEY(model, sha))"
+            "CREATE TABLE IF NOT EXISTS emb "
+            "(model TEXT, sha TEXT, vec BLOB, PRIMARY KEY (model, sha))"
         )
         self._lock = threading.Lock()
 

@@ -61,10 +61,19 @@ def build_index(
         if reusable is not None and old is not None and old.sha256 == doc.sha256:
             old_chunk_rows = [i for i, c in enumerate(reusable.chunks) if c.doc_id == doc.doc_id]
             old_sent_rows = [i for i, s in enumerate(reusable.sentences) if s.doc_id == doc.doc_id]
-            id_map = {reusable.sentences[i].sent_id: len(sentences) + k for k, i in enumerate(old_sent_rows)}
-            sentences.extend(replace(reusable.sentences[i], sent_id=id_map[reusable.sentences[i].sent_id]) for i in old_sent_rows)
+            id_map = {
+                reusable.sentences[i].sent_id: len(sentences) + k
+                for k, i in enumerate(old_sent_rows)
+            }
+            sentences.extend(
+                replace(reusable.sentences[i], sent_id=id_map[reusable.sentences[i].sent_id])
+                for i in old_sent_rows
+            )
             chunks.extend(
-                replace(reusable.chunks[i], sentence_ids=tuple(id_map[s] for s in reusable.chunks[i].sentence_ids))
+                replace(
+                    reusable.chunks[i],
+                    sentence_ids=tuple(id_map[s] for s in reusable.chunks[i].sentence_ids),
+                )
                 for i in old_chunk_rows
             )
             chunk_rows.append(reusable.chunk_vectors[old_chunk_rows])

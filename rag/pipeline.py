@@ -17,7 +17,7 @@ from rag.embedding import CachedEmbedder, Embedder, Vectors, make_embedder
 from rag.errors import InvalidInput, NotFound
 from rag.indexer import Progress, build_index, index_params
 from rag.retrieve import Hit, Retriever
-from rag.schemas import AskResponse, DocumentInfo, Passage, SearchResponse, SearchResult
+from rag.schemas import AskResponse, Citation, DocumentInfo, Passage, SearchResponse, SearchResult
 from rag.store import IndexData, IndexStore
 
 
@@ -38,7 +38,7 @@ class Pipeline:
         splitter: SentenceSplitter | None = None,
     ) -> None:
         self.settings = settings
-        self.store = IndexStore(settings.paths.index_dir)
+        self.store = IndexStore(settings.paths.index_dir, cache_path=settings.paths.embedding_cache)
         self._raw_embedder = embedder
         self._embedder: CachedEmbedder | None = None
         self._splitter = splitter
@@ -77,9 +77,12 @@ class Pipeline:
     @property
     def loaded(self) -> _Loaded:
         """The live index, loading it from disk on first use."""
-        if self._loaded is None:
+        loaded = self._loaded
+        if loaded is None:
             self._activate(self.store.load(self._params()))
-        return self._loaded
+            loaded = self._loaded
+            assert loaded is not None
+        return loaded
 
     def load(self) -> None:
         """Load models and the index now (the service calls this at start-up)."""
@@ -102,7 +105,9 @@ class Pipeline:
                     previous = self.store.load(self._params())
                 except Exception:  # noqa: BLE001 - a bad old index only means no reuse
                     previous = None
-            data = build_index(docs, self.settings, self.embedder, self.splitter, previous, progress)
+            data = build_index(
+                docs, self.settings, self.embedder, self.splitter, previous, progress
+            )
             self.store.save(data)
             self._activate(data)
             return data
@@ -130,7 +135,7 @@ class Pipeline:
         if cached is not None:
             self._query_cache.move_to_end(text)
             return cached
-        vec = self.embedder.inner.embed([text])[0]
+        vec: Vectors = self.embedder.inner.embed([text])[0]
         self._query_cache[text] = vec
         if len(self._query_cache) > 2048:
             self._query_cache.popitem(last=False)
@@ -187,10 +192,12 @@ class Pipeline:
         )
         support = ans.support_score(scored, ans.missing_key_share(profile, hits, loaded.idf))
         abstained = support < self.settings.answer.abstain_threshold
-        if abstained:
-            text, citations = ans.ABSTAIN_TEXT, []
-        else:
-            text, citations = ans.compose(ans.select(scored, loaded.data, self.settings.answer), loaded.data)
+        citations: list[Citation] = []
+        text = ans.ABSTAIN_TEXT
+        if not abstained:
+            text, citations = ans.compose(
+                ans.select(scored, loaded.data, self.settings.answer), loaded.data
+            )
         timings["answer"] = round((time.perf_counter() - t0) * 1000, 3)
         timings["total"] = round((time.perf_counter() - start) * 1000, 3)
         passages = self._passages(loaded.data, hits[: top_k or self.settings.retrieval.top_k])

@@ -9,6 +9,7 @@ import numpy as np
 
 from rag.chunking import Chunk
 from rag.config import RetrievalSettings
+from rag.documents import meta_text
 from rag.embedding import Vectors
 from rag.store import IndexData
 from rag.text import terms
@@ -30,7 +31,11 @@ class LexicalIndex:
     def __init__(self, data: IndexData) -> None:
         self.size = len(data.chunks)
         self._bm25 = bm25s.BM25()
-        corpus = [terms(f"{c.heading or ''} {c.text}") or ["\u2205"] for c in data.chunks]
+        # Who and where count too: "what does the War on the Rocks piece say about ...".
+        meta = {doc_id: meta_text(doc.meta) for doc_id, doc in data.documents.items()}
+        corpus = [
+            terms(f"{meta[c.doc_id]} {c.heading or ''} {c.text}") or ["\u2205"] for c in data.chunks
+        ]
         if corpus:
             self._bm25.index(corpus, show_progress=False)
 

@@ -16,7 +16,9 @@ class Citation(BaseModel):
     date: str | None = Field(None, description="ISO date of the source.")
     date_estimated: bool = False
     kind: str = "unknown"
-    section: str = Field("content", description="content | caption | related (teaser summary)")
+    section: str = Field(
+        "content", description="content | caption | related (teaser summary) | bio (author note)"
+    )
     start: int
     end: int
     quote: str

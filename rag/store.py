@@ -107,15 +107,11 @@ def _fsync_dir(path: Path) -> None:
 class IndexStore:
     """Reads and writes index versions under one directory."""
 
-    def __init__(self, root: Path, keep_versions: int = 3) -> None:
+    def __init__(self, root: Path, keep_versions: int = 3, cache_path: Path | None = None) -> None:
         self.root = root
         self.versions = root / "versions"
         self.keep_versions = keep_versions
-
-    @property
-    def cache_path(self) -> Path:
-        """Where the embedding cache lives."""
-        return self.root / "embeddings.sqlite"
+        self.cache_path = cache_path or root / "embeddings.sqlite"
 
     def current_name(self) -> str | None:
         """The live version's name, if any."""

@@ -1,0 +1,65 @@
+"""Answers on the seeds with the real model: they answer, cite verbatim, and abstain."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.pipeline import Pipeline
+
+from .conftest import SEEDS
+
+pytestmark = pytest.mark.slow
+
+ANSWERABLE = [
+    ("When did AzerTelecom and Telecom Armenia sign their agreement?", "June 22, 2026"),
+    ("How long was the border section delimited in the Tavush-Gazakh region?", "12-kilometer"),
+    ("How large was the arms deal Azerbaijan signed with Pakistan?", "$1.6 billion"),
+    ("Which article of the November 9 trilateral statement is disputed?", "Article 9"),
+]
+
+OFF_TOPIC = [
+    "What is a good banana bread recipe?",
+    "How do I reverse a linked list in Python?",
+    "Who won the 1998 football World Cup?",
+]
+
+
+def _check_citations(result_citations: list) -> None:  # type: ignore[type-arg]
+    for c in result_citations:
+        raw = (SEEDS / c.doc_id).read_text(encoding="utf-8")
+        assert raw[c.start : c.end] == c.quote
+
+
+@pytest.mark.parametrize(("question", "expected"), ANSWERABLE)
+def test_answers_contain_the_fact_with_a_verbatim_citation(
+    seed_pipeline: Pipeline, question: str, expected: str
+) -> None:
+    result = seed_pipeline.ask(question)
+    assert not result.abstained
+    assert expected in result.answer
+    assert result.citations
+    _check_citations(result.citations)
+    assert any(expected in c.quote for c in result.citations)
+    for n in range(1, len(result.citations) + 1):
+        assert f"[{n}]" in result.answer
+
+
+def test_citations_carry_source_date_and_viewpoint(seed_pipeline: Pipeline) -> None:
+    result = seed_pipeline.ask("Why does Sevan Araz think the peace agreement is dangerous?")
+    opinion = [c for c in result.citations if c.doc_id == "004_1b309d18163f8509.txt"]
+    assert opinion and opinion[0].kind == "opinion" and opinion[0].date_estimated
+    assert "opinion piece" in result.answer and "Sevan Araz" in result.answer
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_off_topic_questions_abstain(seed_pipeline: Pipeline, question: str) -> None:
+    result = seed_pipeline.ask(question)
+    assert result.abstained
+    assert result.citations == []
+    assert "don't say" in result.answer
+    assert result.related  # the closest passages are still shown
+
+
+def test_timings_are_reported(seed_pipeline: Pipeline) -> None:
+    result = seed_pipeline.ask("Who chairs the Armenian border commission?")
+    assert {"embed_query", "retrieve", "answer", "total"} <= set(result.timings_ms)
