@@ -126,7 +126,7 @@ def label_blocks(text: str) -> list[Block]:
             label = "byline"
         elif (words <= 25 and _UI_RE.search(line)) or _is_tag_line(line):
             label = "boilerplate"
-        elif i > n * 0.6 and words <= 90 and _BIO_RE.match(line) and not in_related:
+        elif i > n * 0.6 and words <= 90 and _BIO_RE.match(line):
             label = "bio"
         elif _TEASER_GLUE_RE.match(line):
             label = "heading"  # "Read moreNext Article Title" in a teaser list
