@@ -305,6 +305,34 @@ def evaluate(
     return metrics(results), results
 
 
+def calibration(results: list[Result], thresholds: Sequence[float]) -> list[dict[str, float]]:
+    """What each abstention threshold would give, from a run that never abstained.
+
+    ``decision_accuracy`` counts a correct answer or a correct abstention as right.
+    """
+    rows = []
+    answerable = [r for r in results if r.q.answerable]
+    unanswerable = [r for r in results if not r.q.answerable]
+    for t in thresholds:
+        abstain = [r for r in results if r.response.support < t]
+        tp = sum(1 for r in abstain if not r.q.answerable)
+        correct = sum(1 for r in answerable if r.response.support >= t and r.correct)
+        precision = tp / len(abstain) if abstain else 0.0
+        recall = tp / len(unanswerable) if unanswerable else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows.append(
+            {
+                "threshold": round(t, 3),
+                "answer_accuracy": round(correct / len(answerable), 4) if answerable else 0.0,
+                "abstention_precision": round(precision, 4),
+                "abstention_recall": round(recall, 4),
+                "abstention_f1": round(f1, 4),
+                "decision_accuracy": round((correct + tp) / len(results), 4) if results else 0.0,
+            }
+        )
+    return rows
+
+
 HEADLINE = (
     "retrieval_recall_at_5",
     "retrieval_recall_at_10",
@@ -335,7 +363,11 @@ def machine() -> str:
 
 
 def markdown_report(
-    title: str, variants: dict[str, dict[str, float]], settings: Settings, results: list[Result]
+    title: str,
+    variants: dict[str, dict[str, float]],
+    settings: Settings,
+    results: list[Result],
+    curve: list[dict[str, float]] | None = None,
 ) -> str:
     """A Markdown report: headline table, settings, machine, failures."""
     names = list(variants)
@@ -347,6 +379,10 @@ def markdown_report(
         lines.append(
             f"| {key} | " + " | ".join(f"{variants[n].get(key, 0):.4g}" for n in names) + " |"
         )
+    if curve:
+        lines += ["", "## Abstention calibration", "", "| " + " | ".join(curve[0]) + " |"]
+        lines.append("|" + "---|" * len(curve[0]))
+        lines += ["| " + " | ".join(f"{v:.3g}" for v in row.values()) + " |" for row in curve]
     lines += ["", "## Settings", "", "```json", settings.model_dump_json(indent=2), "```", ""]
     failures = [r for r in results if not r.correct]
     lines += [f"## Failures of the first variant ({len(failures)})", ""]
@@ -359,11 +395,14 @@ def _print_table(variants: dict[str, dict[str, float]]) -> None:
     table = Table(title="rag eval")
     table.add_column("metric")
     for name in variants:
-        table.add_column(name, justify="right")
+        # Sweep variants share a key: show it once in the title, values as column heads.
+        table.add_column(name.split("=", 1)[-1], justify="right")
+    if len(variants) > 1:
+        table.title = f"rag eval --sweep {next(iter(variants)).split('=', 1)[0]}"
     first = next(iter(variants.values()))
     for key in first:
         table.add_row(key, *(f"{v.get(key, 0):.4g}" for v in variants.values()))
-    Console().print(table)
+    Console(width=max(100, 30 + 22 * len(variants))).print(table)
 
 
 def run_cli(
@@ -373,6 +412,7 @@ def run_cli(
     markdown: Path | None,
     sweep: str | None,
     gate: Path | None,
+    calibrate: bool = False,
 ) -> int:
     """`rag eval`: run, print, write reports, apply the quality gate; returns the exit code."""
     qs = load_questions(questions)
@@ -409,6 +449,19 @@ def run_cli(
         scores[name], all_results[name] = m, results
     _print_table(scores)
     first = next(iter(variants))
+    curve: list[dict[str, float]] = []
+    if calibrate:
+        never = variants[first].with_overrides({"answer.abstain_threshold": "-100"})
+        _, open_results = evaluate(never, qs, embedders[variants[first].embedding.model])
+        curve = calibration(open_results, [x / 100 for x in range(20, 81, 2)])
+        best = max(curve, key=lambda row: row["decision_accuracy"])
+        table = Table(title="abstention calibration (run without abstaining)")
+        for key in curve[0]:
+            table.add_column(key, justify="right")
+        for row in curve:
+            table.add_row(*(f"{v:.3g}" for v in row.values()))
+        Console(width=140).print(table)
+        print(f"best decision_accuracy at answer.abstain_threshold={best['threshold']}")
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         payload = {
@@ -417,6 +470,7 @@ def run_cli(
             "metrics": scores[first],
             "variants": scores if len(scores) > 1 else None,
             "settings": json.loads(variants[first].model_dump_json()),
+            "calibration": curve or None,
             "results": [r.to_json() for r in all_results[first]],
         }
         json_out.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -424,7 +478,7 @@ def run_cli(
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(
             markdown_report(
-                f"Evaluation: {questions}", scores, variants[first], all_results[first]
+                f"Evaluation: {questions}", scores, variants[first], all_results[first], curve
             ),
             encoding="utf-8",
         )

@@ -20,47 +20,71 @@ from rag.embedding import Vectors
 from rag.retrieve import Hit
 from rag.schemas import Citation
 from rag.store import IndexData
-from rag.text import terms
+from rag.text import normalise, terms
 
 ABSTAIN_TEXT = "The documents don't say."
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _DATE_RE = re.compile(rf"\b((1[89]|20)\d\d|{_MONTHS})\b", re.IGNORECASE)
+# Counts and amounts; years ("2023") and codes ("H-26") are not answers to "how many".
 _NUMBER_RE = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|"
-    r"thousand|million|billion|half|forty|fifty|twenty|thirty)\b",
+    r"(?<![\w-])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*|\b(two|three|four|five|six|seven|eight|nine|"
+    r"ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?|half|twenty|thirty|"
+    r"forty|fifty|sixty|seventy|eighty|ninety)\b",
     re.IGNORECASE,
 )
 _ARTICLE_RE = re.compile(r"\b(article|clause|paragraph|point)\s+\d+", re.IGNORECASE)
+_NUMBERS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 
-# Question patterns -> (entity labels that would answer it, regex fallback)
+# Question pattern -> (entity labels that would answer it, regex fallback). First match wins.
 _EXPECTATIONS: list[tuple[re.Pattern[str], frozenset[str], re.Pattern[str] | None]] = [
     (
-        re.compile(r"\b(which|what) (article|clause|paragraph|point)\b", re.I),
+        re.compile(r"\b(which|what) (article|clause|paragraph|point|provision|section)\b", re.I),
         frozenset({"LAW"}),
         _ARTICLE_RE,
     ),
     (
         re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month)\b|\bin what year\b", re.I),
-        frozenset({"DATE"}),
+        frozenset({"DATE", "TIME"}),
         _DATE_RE,
     ),
     (
-        re.compile(
-            r"\bhow (many|much|long|far|large|big|old)\b|\bwhat (percentage|share|number|"
-            r"amount|figure|sum|proportion|size|length)\b",
-            re.I,
-        ),
-        frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE"}),
+        re.compile(r"\bhow (long|old)\b", re.I),
+        _NUMBERS | {"DATE", "TIME"},
         _NUMBER_RE,
     ),
     (
         re.compile(
-            r"^\s*(who|whom)\b|\bwhich (person|official|leader|minister|president|company|"
-            r"companies|organi[sz]ation|country|countries|outlet|group|body|operator|firm)\b",
+            r"\bhow (many|much|far|large|big)\b|\bwhat (percentage|share|number|amount|figure|"
+            r"sum|proportion|size|length|value|monetary value|cost|price)\b",
             re.I,
         ),
-        frozenset({"PERSON", "ORG", "NORP", "GPE"}),
+        _NUMBERS,
+        _NUMBER_RE,
+    ),
+    (
+        re.compile(
+            r"\b(which|what) (\w+ )?(company|companies|organi[sz]ations?|outlets?|group|body|"
+            r"operator|firm|party|parties|institution|agency|newspaper|publication)\b",
+            re.I,
+        ),
+        frozenset({"ORG", "NORP"}),
+        None,
+    ),
+    (
+        re.compile(
+            r"\b(which|what) (\w+ )?(country|countries|power|powers|state|states|nation)\b", re.I
+        ),
+        frozenset({"GPE", "NORP"}),
+        None,
+    ),
+    (
+        re.compile(
+            r"^\s*(who|whom|whose)\b|\b(which|what) (\w+ )?(person|official|leader|minister|"
+            r"president|envoy|diplomat|author|analyst|archbishop|spokesperson)\b",
+            re.I,
+        ),
+        frozenset({"PERSON", "ORG"}),
         None,
     ),
     (
@@ -69,6 +93,10 @@ _EXPECTATIONS: list[tuple[re.Pattern[str], frozenset[str], re.Pattern[str] | Non
         None,
     ),
 ]
+_AUTHOR_RE = re.compile(r"\b(wrote|written|authors?|co-?authors?|byline)\b", re.I)
+_RECENCY_RE = re.compile(
+    r"\b(latest|current(ly)?|now|most recent|newest|today|still|so far|as of now|yet)\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +107,9 @@ class QuestionProfile:
     expected: frozenset[str]
     expected_re: re.Pattern[str] | None
     key_terms: tuple[str, ...]  # names and numbers in the question that an answer must touch
+    text: str = ""  # the question, normalised: an answer must add something not already here
+    recency: bool = False  # "latest", "currently", "still": prefer the newest sources
+    about_author: bool = False  # "who wrote ...": bylines and author notes are the evidence
 
 
 def profile_question(question: str) -> QuestionProfile:
@@ -94,7 +125,15 @@ def profile_question(question: str) -> QuestionProfile:
     words = re.findall(r"[^\W_]+(?:[’'-][^\W_]+)*", question)
     keys = [w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or w[:1].isdigit()]
     key_terms = tuple(dict.fromkeys(t for k in keys for t in terms(k)))
-    return QuestionProfile(tuple(dict.fromkeys(terms(question))), expected, expected_re, key_terms)
+    return QuestionProfile(
+        tuple(dict.fromkeys(terms(question))),
+        expected,
+        expected_re,
+        key_terms,
+        normalise(question),
+        bool(_RECENCY_RE.search(question)),
+        bool(_AUTHOR_RE.search(question)),
+    )
 
 
 class SentenceIdf:
@@ -110,6 +149,15 @@ class SentenceIdf:
             df.update(bag)
             # A sentence also "mentions" its source's title, outlet and authors.
             self.sentence_terms[sent.sent_id] = bag | meta[sent.doc_id]
+        self.by_id = {s.sent_id: s for s in data.sentences}
+        self.row_of = {s.sent_id: i for i, s in enumerate(data.sentences)}
+        # 1.0 for the newest source, 0.0 for the oldest (undated sources count as oldest).
+        dates = sorted({d.meta.date or "" for d in data.documents.values()})
+        span = max(1, len(dates) - 1)
+        self.recency = {
+            doc_id: dates.index(doc.meta.date or "") / span
+            for doc_id, doc in data.documents.items()
+        }
         n = max(1, len(data.sentences))
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.default_idf = math.log(1 + n)
@@ -122,7 +170,7 @@ class SentenceIdf:
 
 @dataclass(frozen=True)
 class Scored:
-    """A candidate sentence with its support score."""
+    """A candidate span (one sentence, or a sentence with the one before it) and its score."""
 
     sentence: Sentence
     score: float
@@ -130,14 +178,28 @@ class Scored:
     lexical: float
     type_ok: bool
     passage_rank: int
+    start: int
+    end: int
 
 
 def _type_ok(sentence: Sentence, text: str, profile: QuestionProfile) -> bool:
+    """Whether the sentence holds what the question asks for - and not just what it says.
+
+    "When was the 2023 exchange?" is not answered by a sentence whose only date is 2023.
+    """
     if not profile.expected:
         return True
-    if any(label in profile.expected for label, _ in sentence.entities):
-        return True
-    return bool(profile.expected_re and profile.expected_re.search(text))
+    for label, ent in sentence.entities:
+        if label in profile.expected and not _in_question(ent, profile):
+            return True
+    if profile.expected_re is None:
+        return False
+    return any(not _in_question(m.group(0), profile) for m in profile.expected_re.finditer(text))
+
+
+def _in_question(fragment: str, profile: QuestionProfile) -> bool:
+    norm = normalise(fragment)
+    return bool(re.search(rf"(?<![\w.]){re.escape(norm)}(?!\w)", profile.text))
 
 
 def score_sentences(
@@ -150,37 +212,54 @@ def score_sentences(
 ) -> list[Scored]:
     """Support scores of the sentences in the top passages, best first."""
     rank_of: dict[int, int] = {}
-    by_id = {s.sent_id: s for s in data.sentences}
-    row_of = {s.sent_id: i for i, s in enumerate(data.sentences)}
     for rank, hit in enumerate(hits[: settings.passages_considered]):
         for sid in hit.chunk.sentence_ids:
             rank_of.setdefault(sid, rank)
     if not rank_of:
         return []
     ids = list(rank_of)
-    dense = data.sentence_vectors[[row_of[i] for i in ids]] @ question_vec.reshape(-1)
+    dense = data.sentence_vectors[[idf.row_of[i] for i in ids]] @ question_vec.reshape(-1)
     q_weight = sum(idf.weight(t) for t in profile.terms) or 1.0
     key_weight = sum(idf.weight(t) for t in profile.key_terms)
     scored = []
     for sid, cos in zip(ids, dense, strict=True):
-        sent = by_id[sid]
-        text = data.documents[sent.doc_id].text[sent.start : sent.end]
+        sent = idf.by_id[sid]
+        doc = data.documents[sent.doc_id]
+        text = doc.text[sent.start : sent.end]
         if len(text.split()) < settings.min_sentence_words:
             continue
         bag = idf.sentence_terms[sid]
         lexical = sum(idf.weight(t) for t in profile.terms if t in bag) / q_weight
         type_ok = _type_ok(sent, text, profile)
+        start = sent.start
+        if not type_ok and profile.expected:
+            # The answer often sits in the sentence before ("According to Article 5, ...
+            # For each section, ..."): quote both when that one has what is asked for.
+            prev = idf.by_id.get(sid - 1)
+            if (
+                prev is not None
+                and (prev.doc_id, prev.section, prev.heading)
+                == (sent.doc_id, sent.section, sent.heading)
+                and _type_ok(prev, doc.text[prev.start : prev.end], profile)
+            ):
+                type_ok, start = True, prev.start
+                bag = bag | idf.sentence_terms[prev.sent_id]
+                lexical = sum(idf.weight(t) for t in profile.terms if t in bag) / q_weight
+                cos = cos - 0.03
         score = 0.6 * float(cos) + 0.4 * lexical
         if profile.expected:
             score += 0.05 if type_ok else -0.15
         if key_weight:
-            # Names/numbers from the question that no candidate passage mentions at all are
-            # handled by the caller; here, reward sentences that carry them.
+            # Reward sentences that carry the question's names and numbers.
             score += 0.1 * sum(idf.weight(t) for t in profile.key_terms if t in bag) / key_weight
-        if sent.section == "bio":
+        if sent.section in ("bio", "byline") and not profile.about_author:
             score -= settings.bio_penalty  # author notes answer questions about the author only
+        if profile.recency:
+            score += settings.recency_weight * idf.recency[sent.doc_id]
         score -= 0.01 * rank_of[sid]
-        scored.append(Scored(sent, score, float(cos), lexical, type_ok, rank_of[sid]))
+        scored.append(
+            Scored(sent, score, float(cos), lexical, type_ok, rank_of[sid], start, sent.end)
+        )
     scored.sort(key=lambda s: -s.score)
     return scored
 
@@ -199,24 +278,35 @@ def missing_key_share(profile: QuestionProfile, hits: list[Hit], idf: SentenceId
     return missing / total if total else 0.0
 
 
-def select(scored: list[Scored], data: IndexData, settings: AnswerSettings) -> list[Scored]:
-    """The best sentence plus close runners-up, skipping near-duplicates."""
+def select(
+    scored: list[Scored], data: IndexData, idf: SentenceIdf, settings: AnswerSettings
+) -> list[Scored]:
+    """The best span plus close runners-up, preferring other sources and skipping repeats."""
     if not scored:
         return []
     best = scored[0].score
     chosen: list[Scored] = [scored[0]]
-    row_of = {s.sent_id: i for i, s in enumerate(data.sentences)}
-    for cand in scored[1:]:
-        if len(chosen) >= settings.max_sentences:
-            break
-        if cand.score < best * settings.relative_cutoff or not cand.type_ok:
-            continue
-        vec = data.sentence_vectors[row_of[cand.sentence.sent_id]]
-        if any(
-            float(vec @ data.sentence_vectors[row_of[c.sentence.sent_id]]) > 0.9 for c in chosen
-        ):
-            continue
-        chosen.append(cand)
+    rows = idf.row_of
+    pool = [c for c in scored[1:] if c.score >= best * settings.relative_cutoff and c.type_ok]
+    while pool and len(chosen) < settings.max_sentences:
+        docs = {c.sentence.doc_id for c in chosen}
+        # A second source beats a near-tie from the same one: viewpoints side by side.
+        pool.sort(
+            key=lambda c: (
+                -(c.score + (settings.diversity_bonus if c.sentence.doc_id not in docs else 0.0))
+            )
+        )
+        cand = pool.pop(0)
+        vec = data.sentence_vectors[rows[cand.sentence.sent_id]]
+        overlapping = any(
+            c.sentence.doc_id == cand.sentence.doc_id and c.start < cand.end and cand.start < c.end
+            for c in chosen
+        )
+        similar = any(
+            float(vec @ data.sentence_vectors[rows[c.sentence.sent_id]]) > 0.9 for c in chosen
+        )
+        if not overlapping and not similar:
+            chosen.append(cand)
     return chosen
 
 
@@ -242,6 +332,8 @@ def attribution(meta: DocMeta, section: str, heading: str | None) -> str:
     who = meta.publisher if meta.publisher != "unknown" else meta.title
     if section == "bio":
         return f"According to the author note in {who} ({when})"
+    if section == "byline":
+        return f"According to the byline in {who} ({when})"
     if section == "related" and heading:
         return f"According to {who}'s summary of “{heading}” (listed on a page of {when})"
     if meta.kind in ("opinion", "commentary") and meta.authors:
@@ -256,7 +348,7 @@ def compose(chosen: list[Scored], data: IndexData) -> tuple[str, list[Citation]]
     for n, item in enumerate(chosen, start=1):
         sent = item.sentence
         doc = data.documents[sent.doc_id]
-        quote = doc.text[sent.start : sent.end]
+        quote = doc.text[item.start : item.end]
         meta = doc.meta
         citations.append(
             Citation(
@@ -269,8 +361,8 @@ def compose(chosen: list[Scored], data: IndexData) -> tuple[str, list[Citation]]
                 date_estimated=meta.date_estimated,
                 kind=meta.kind,
                 section=sent.section,
-                start=sent.start,
-                end=sent.end,
+                start=item.start,
+                end=item.end,
                 quote=quote,
             )
         )
@@ -279,8 +371,16 @@ def compose(chosen: list[Scored], data: IndexData) -> tuple[str, list[Citation]]
     return "\n".join(lines), citations
 
 
+def answering(scored: list[Scored], profile: QuestionProfile) -> list[Scored]:
+    """Candidates that can answer: when the question asks for a date, number or name, only
+    sentences that hold one not already in the question."""
+    if not profile.expected:
+        return scored
+    return [s for s in scored if s.type_ok]
+
+
 def support_score(scored: list[Scored], missing_share: float) -> float:
-    """The abstention signal: best sentence score, discounted for unmatched names/numbers."""
+    """The abstention signal: best answering score, discounted for unmatched names/numbers."""
     if not scored:
         return 0.0
     return scored[0].score - 0.5 * missing_share

@@ -9,7 +9,7 @@ Sections:
 - ``caption``: a long line that is not a sentence (image captions, credits) - the outlet's words.
 - ``related``: teaser lists of other articles ("Also see", "Selected ... analysis").
 - ``heading``: short title-like lines; used as section names, never cited.
-- ``byline``: "By ..." lines; metadata, never cited.
+- ``byline``: "By ..." lines; cited only for authorship, attributed as the byline.
 - ``bio``: author notes ("X is a professor at ..."); citable only as facts about the author,
   and always attributed as the author note.
 - ``boilerplate``: UI debris (listen, subscribe, cookies, tags, stray lines after the article).
@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CITABLE_SECTIONS = frozenset({"content", "caption", "related", "bio"})
+CITABLE_SECTIONS = frozenset({"content", "caption", "related", "bio", "byline"})
 
 _UI_PATTERNS = [
     r"listen to (the|this) (article|story)",
@@ -139,7 +139,8 @@ def label_blocks(text: str) -> list[Block]:
     # Trailing short lines after the last piece of citable text are page furniture
     # (outlet name, slogans, image credits), not headings of anything.
     last_citable = max(
-        (i for i, lab in enumerate(labels) if lab in CITABLE_SECTIONS - {"bio"}), default=-1
+        (i for i, lab in enumerate(labels) if lab in CITABLE_SECTIONS - {"bio", "byline"}),
+        default=-1,
     )
     for i in range(last_citable + 1, n):
         if labels[i] == "heading":

@@ -141,6 +141,9 @@ def evaluate(
         list[str] | None, typer.Option("--set", help="Override a setting: key=value")
     ] = None,
     sweep: Annotated[str | None, typer.Option(help="key=v1,v2,...: run each variant")] = None,
+    calibrate: Annotated[
+        bool, typer.Option(help="Also run without abstaining and print the threshold curve.")
+    ] = False,
     gate: Annotated[
         Path | None, typer.Option(help="JSON of metric floors; exit 1 below any.")
     ] = None,
@@ -155,6 +158,7 @@ def evaluate(
         markdown=markdown,
         sweep=sweep,
         gate=gate,
+        calibrate=calibrate,
     )
     raise typer.Exit(code)
 

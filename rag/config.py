@@ -62,6 +62,9 @@ class RetrievalSettings(_Group):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in RRF.")
     lexical_weight: float = Field(1.0, ge=0.0, description="Weight of the BM25 ranking in RRF.")
+    sentence_weight: float = Field(
+        1.0, ge=0.0, description="Weight of the best-sentence dense ranking in RRF (0 = off)."
+    )
     max_per_doc: int = Field(0, ge=0, description="Cap passages per document (0 = no cap).")
 
 
@@ -72,9 +75,17 @@ class AnswerSettings(_Group):
         0.8, ge=0.0, le=1.0, description="Keep sentences scoring at least this share of the best."
     )
     abstain_threshold: float = Field(
-        0.45, description="Abstain when the best sentence's support score is below this."
+        0.34,
+        description="Abstain when the best answering sentence scores below this; calibrated "
+        "with `rag eval --calibrate` (best abstention F1 on eval/questions/seeds.jsonl).",
     )
     min_sentence_words: int = Field(6, ge=1)
+    recency_weight: float = Field(
+        0.1, ge=0.0, description="Boost for newer sources on 'latest/currently/still' questions."
+    )
+    diversity_bonus: float = Field(
+        0.05, ge=0.0, description="Selection bonus for a sentence from a not-yet-cited source."
+    )
     bio_penalty: float = Field(
         0.15, ge=0.0, description="Score handicap of author-note sentences (low-prior evidence)."
     )

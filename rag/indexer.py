@@ -13,12 +13,16 @@ from rag.documents import Document
 from rag.embedding import Embedder, Vectors
 from rag.store import IndexData
 
+# Bump when cleaning, sentence splitting or chunking rules change: old indexes are rebuilt.
+PIPELINE_VERSION = 2
+
 Progress = Callable[[str, int], None]  # (doc_id, chunks) after each document
 
 
 def index_params(settings: Settings, dim: int) -> dict[str, object]:
     """What an index was built with; a loaded index must match these."""
     return {
+        "pipeline_version": PIPELINE_VERSION,
         "model": settings.embedding.model,
         "dim": dim,
         "tokenizer": settings.chunking.tokenizer,

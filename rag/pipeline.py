@@ -187,8 +187,9 @@ class Pipeline:
         qvec, hits = self._retrieve(loaded, question, top_k, timings)
         t0 = time.perf_counter()
         profile = ans.profile_question(question)
-        scored = ans.score_sentences(
-            qvec, profile, hits, loaded.data, loaded.idf, self.settings.answer
+        scored = ans.answering(
+            ans.score_sentences(qvec, profile, hits, loaded.data, loaded.idf, self.settings.answer),
+            profile,
         )
         support = ans.support_score(scored, ans.missing_key_share(profile, hits, loaded.idf))
         abstained = support < self.settings.answer.abstain_threshold
@@ -196,7 +197,7 @@ class Pipeline:
         text = ans.ABSTAIN_TEXT
         if not abstained:
             text, citations = ans.compose(
-                ans.select(scored, loaded.data, self.settings.answer), loaded.data
+                ans.select(scored, loaded.data, loaded.idf, self.settings.answer), loaded.data
             )
         timings["answer"] = round((time.perf_counter() - t0) * 1000, 3)
         timings["total"] = round((time.perf_counter() - start) * 1000, 3)

@@ -53,6 +53,29 @@ class Retriever:
         self.data = data
         self.settings = settings
         self.lexical = LexicalIndex(data)
+        # For the sentence ranking: each chunk's sentence rows, flattened for reduceat.
+        row_of = {sent.sent_id: i for i, sent in enumerate(data.sentences)}
+        flat: list[int] = []
+        offsets: list[int] = []
+        for chunk in data.chunks:
+            offsets.append(len(flat))
+            flat.extend(row_of[sid] for sid in chunk.sentence_ids)
+        self._flat = np.asarray(flat, dtype=np.int64)
+        self._offsets = np.asarray(offsets, dtype=np.int64)
+
+    def sentence_ranking(self, query_vec: Vectors, depth: int) -> list[tuple[int, float]]:
+        """(row, best sentence cosine) of chunks ranked by their single best sentence.
+
+        A chunk whose one sentence states the fact can rank low as a whole; this finds it.
+        """
+        if not len(self._flat):
+            return []
+        sims = self.data.sentence_vectors @ query_vec.reshape(-1)
+        best = np.maximum.reduceat(sims[self._flat], self._offsets)
+        depth = min(depth, len(best))
+        rows = np.argpartition(-best, depth - 1)[:depth]
+        rows = rows[np.argsort(-best[rows])]
+        return [(int(r), float(best[r])) for r in rows]
 
     def dense_ranking(self, query_vec: Vectors, depth: int) -> list[tuple[int, float]]:
         """(row, cosine) of the nearest chunks."""
@@ -79,8 +102,17 @@ class Retriever:
         depth = max(s.candidates, k)
         dense = self.dense_ranking(query_vec, depth) if s.mode != "lexical" else []
         lexical = self.lexical_ranking(query, depth) if s.mode != "dense" else []
+        sentence = (
+            self.sentence_ranking(query_vec, depth)
+            if s.mode != "lexical" and s.sentence_weight > 0
+            else []
+        )
         fused: dict[int, float] = {}
-        for weight, ranking in ((s.dense_weight, dense), (s.lexical_weight, lexical)):
+        for weight, ranking in (
+            (s.dense_weight, dense),
+            (s.lexical_weight, lexical),
+            (s.sentence_weight, sentence),
+        ):
             for rank, (row, _) in enumerate(ranking):
                 fused[row] = fused.get(row, 0.0) + weight / (s.rrf_k + rank + 1)
         dense_scores = dict(dense)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Citation(BaseModel):
@@ -43,10 +45,24 @@ class Passage(BaseModel):
     text: str
 
 
+class ChatTurn(BaseModel):
+    """One earlier message of a conversation the client keeps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
 class AskResponse(BaseModel):
     """The body of POST /ask, and what `rag ask --json` prints."""
 
     question: str
+    rewritten_question: str | None = Field(
+        None,
+        description="The standalone question asked of the documents, when a follow-up "
+        "was rewritten using the history; null when the question was used as typed.",
+    )
     answer: str
     abstained: bool
     support: float = Field(description="Evidence score of the best sentence (abstention signal).")
