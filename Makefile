@@ -25,7 +25,7 @@ index: install
 	$(VENV)/bin/rag ingest --if-missing
 
 run: index
-	$(VENV)/bin/rag serve --host 127.0.0.1 --port 8000
+	$(VENV)/bin/rag serve --host 127.0.0.1 --port 8000 --local-only
 
 lint: install
 	$(VENV)/bin/ruff check rag service eval tests

@@ -261,6 +261,10 @@ def metrics(results: list[Result]) -> dict[str, float]:
         out[f"answer_accuracy_{qtype}"] = (
             sum(r.correct for r in group) / len(group) if group else 0.0
         )
+    temporal = [r for r in answerable if "temporal" in r.q.tags()]
+    out["answer_accuracy_temporal"] = (
+        sum(r.correct for r in temporal) / len(temporal) if temporal else 0.0
+    )
     latencies = [r.latency_ms for r in results]
     out["latency_ms_p50"] = _pct(latencies, 0.5)
     out["latency_ms_p95"] = _pct(latencies, 0.95)
@@ -303,6 +307,18 @@ def evaluate(
         latency = (time.perf_counter() - t0) * 1000
         results.append(score_one(q, response, latency, texts))
     return metrics(results), results
+
+
+def by_tag(results: list[Result]) -> dict[str, dict[str, float]]:
+    """Accuracy (correct answer, or correct abstention) per question tag."""
+    groups: dict[str, list[Result]] = {}
+    for r in results:
+        for tag in r.q.tags():
+            groups.setdefault(tag, []).append(r)
+    return {
+        tag: {"questions": len(rs), "accuracy": round(sum(r.correct for r in rs) / len(rs), 4)}
+        for tag, rs in sorted(groups.items())
+    }
 
 
 def calibration(results: list[Result], thresholds: Sequence[float]) -> list[dict[str, float]]:
@@ -384,6 +400,11 @@ def markdown_report(
         lines.append("|" + "---|" * len(curve[0]))
         lines += ["| " + " | ".join(f"{v:.3g}" for v in row.values()) + " |" for row in curve]
     lines += ["", "## Settings", "", "```json", settings.model_dump_json(indent=2), "```", ""]
+    tags = by_tag(results)
+    if tags:
+        lines += ["", "## Accuracy by question tag (first variant)", ""]
+        lines += ["| tag | questions | accuracy |", "|---|---|---|"]
+        lines += [f"| {t} | {v['questions']:.0f} | {v['accuracy']:.3f} |" for t, v in tags.items()]
     failures = [r for r in results if not r.correct]
     lines += [f"## Failures of the first variant ({len(failures)})", ""]
     for r in failures:
@@ -454,7 +475,7 @@ def run_cli(
         never = variants[first].with_overrides({"answer.abstain_threshold": "-100"})
         _, open_results = evaluate(never, qs, embedders[variants[first].embedding.model])
         curve = calibration(open_results, [x / 100 for x in range(20, 81, 2)])
-        best = max(curve, key=lambda row: row["decision_accuracy"])
+        best = max(curve, key=lambda row: (row["decision_accuracy"], row["abstention_f1"]))
         table = Table(title="abstention calibration (run without abstaining)")
         for key in curve[0]:
             table.add_column(key, justify="right")
@@ -471,6 +492,7 @@ def run_cli(
             "variants": scores if len(scores) > 1 else None,
             "settings": json.loads(variants[first].model_dump_json()),
             "calibration": curve or None,
+            "by_tag": by_tag(all_results[first]),
             "results": [r.to_json() for r in all_results[first]],
         }
         json_out.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")

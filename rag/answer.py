@@ -125,13 +125,15 @@ def profile_question(question: str) -> QuestionProfile:
     words = re.findall(r"[^\W_]+(?:[’'-][^\W_]+)*", question)
     keys = [w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or w[:1].isdigit()]
     key_terms = tuple(dict.fromkeys(t for k in keys for t in terms(k)))
+    recency = bool(_RECENCY_RE.search(question))
+    words = terms(_RECENCY_RE.sub(" ", question)) if recency else terms(question)
     return QuestionProfile(
-        tuple(dict.fromkeys(terms(question))),
+        tuple(dict.fromkeys(words)),
         expected,
         expected_re,
         key_terms,
         normalise(question),
-        bool(_RECENCY_RE.search(question)),
+        recency,
         bool(_AUTHOR_RE.search(question)),
     )
 
@@ -326,23 +328,35 @@ def format_date(meta: DocMeta) -> str:
     return f"c. {text}" if meta.date_estimated else text
 
 
-def attribution(meta: DocMeta, section: str, heading: str | None) -> str:
-    """Who says it and when, in words: opinion is attributed, not stated as fact."""
+def attribution(meta: DocMeta, section: str, heading: str | None, dated: bool = False) -> str:
+    """Who says it and when, in words: opinion is attributed, not stated as fact.
+
+    ``dated`` leads with the date ("As of 22 June 2026, according to ...") for questions about
+    the latest state of affairs or a stated period.
+    """
     when = format_date(meta)
     who = meta.publisher if meta.publisher != "unknown" else meta.title
+    source = who if dated else f"{who} ({when})"
     if section == "bio":
-        return f"According to the author note in {who} ({when})"
-    if section == "byline":
-        return f"According to the byline in {who} ({when})"
-    if section == "related" and heading:
-        return f"According to {who}'s summary of “{heading}” (listed on a page of {when})"
-    if meta.kind in ("opinion", "commentary") and meta.authors:
-        return f"In an opinion piece in {who} ({when}), {', '.join(meta.authors)} writes"
-    return f"According to {who} ({when})"
+        text = f"according to the author note in {source}"
+    elif section == "byline":
+        text = f"according to the byline in {source}"
+    elif section == "related" and heading:
+        text = f"according to {who}'s summary of “{heading}” (listed on a page of {when})"
+    elif meta.kind in ("opinion", "commentary") and meta.authors:
+        text = f"in an opinion piece in {source}, {', '.join(meta.authors)} writes"
+    else:
+        text = f"according to {source}"
+    return f"As of {when}, {text}" if dated else text[0].upper() + text[1:]
 
 
-def compose(chosen: list[Scored], data: IndexData) -> tuple[str, list[Citation]]:
-    """Answer text with [n] markers, and the citations they point to."""
+def compose(
+    chosen: list[Scored], data: IndexData, dated: bool = False
+) -> tuple[str, list[Citation]]:
+    """Answer text with [n] markers, and the citations they point to.
+
+    ``dated`` (questions about "the latest" or "as of" a time) leads each claim with its date.
+    """
     citations: list[Citation] = []
     lines: list[str] = []
     for n, item in enumerate(chosen, start=1):
@@ -363,11 +377,16 @@ def compose(chosen: list[Scored], data: IndexData) -> tuple[str, list[Citation]]
                 section=sent.section,
                 start=item.start,
                 end=item.end,
+                page=doc.page_of(item.start),
                 quote=quote,
             )
         )
         shown = re.sub(r"\s+", " ", quote).strip()
-        lines.append(f"{attribution(meta, sent.section, sent.heading)}: {shown} [{n}]")
+        lead = attribution(meta, sent.section, sent.heading, dated)
+        page = doc.page_of(item.start)
+        if page is not None:
+            lead += f", p. {page}"
+        lines.append(f"{lead}: {shown} [{n}]")
     return "\n".join(lines), citations
 
 

@@ -40,6 +40,7 @@ _UI_PATTERNS = [
     r"^all rights reserved",
     r"^sign up\b",
     r"^read more\.?$",
+    r"^(page|p\.)\s*\d+(\s*(of|/)\s*\d+)?$",  # PDF page footers
 ]
 _UI_RE = re.compile("|".join(f"(?:{p})" for p in _UI_PATTERNS), re.IGNORECASE)
 _RELATED_START_RE = re.compile(

@@ -70,6 +70,57 @@ def ingest(
 
 
 @app.command()
+def add(
+    path: Annotated[Path, typer.Argument(help=".txt, .md, .html or .pdf file")],
+    title: Annotated[str | None, typer.Option()] = None,
+    date: Annotated[str | None, typer.Option(help="YYYY, YYYY-MM or YYYY-MM-DD")] = None,
+    publisher: Annotated[str | None, typer.Option()] = None,
+    author: Annotated[list[str] | None, typer.Option(help="Repeat for several authors.")] = None,
+    kind: Annotated[str | None, typer.Option(help="news, analysis, opinion, ...")] = None,
+    url: Annotated[str | None, typer.Option()] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Replace an existing document of that name.")
+    ] = False,
+) -> None:
+    """Add (or replace) one document; only it is embedded."""
+    from rag.documents import load_bytes
+
+    if not path.is_file():
+        raise typer.BadParameter(f"{path} is not a file")
+    overrides = {
+        "title": title,
+        "date": date,
+        "publisher": publisher,
+        "authors": author,
+        "kind": kind,
+        "url": url,
+    }
+    pipeline = _pipeline(_settings())
+    doc = load_bytes(path.name, path.read_bytes(), None, overrides)
+    change = pipeline.add_document(doc, replace_existing=replace)
+    print(change.model_dump_json(indent=2))
+
+
+@app.command()
+def remove(doc_id: str) -> None:
+    """Remove one document from the index."""
+    change = _pipeline(_settings()).remove_document(doc_id)
+    print(change.model_dump_json(indent=2))
+
+
+@app.command(name="list")
+def list_documents(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the indexed documents."""
+    docs = _pipeline(_settings()).documents()
+    if as_json:
+        print("[" + ",".join(d.model_dump_json() for d in docs) + "]")
+        return
+    for d in docs:
+        date = f"{d.date or 'undated'}{' (est.)' if d.date_estimated else ''}"
+        print(f"{d.doc_id}\t{d.chunks} chunks\t{date}\t{d.publisher}\t{d.title}")
+
+
+@app.command()
 def ask(
     question: str,
     as_json: Annotated[bool, typer.Option("--json", help="Print the /ask response body.")] = False,
@@ -113,13 +164,22 @@ def search(
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    local_only: Annotated[
+        bool,
+        typer.Option(
+            help="Local-only mode: loopback clients may change documents without a token."
+        ),
+    ] = False,
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
 
     from service.app import create_app
 
-    settings = _settings()
+    overrides = {"service.host": host} if host else {}
+    if local_only:
+        overrides["service.local_only"] = "true"
+    settings = _settings().with_overrides(overrides) if overrides else _settings()
     uvicorn.run(
         create_app(settings),
         host=host or settings.service.host,

@@ -7,9 +7,9 @@ Environment variables use the prefix ``RAG_`` and ``__`` between groups, e.g.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -80,6 +80,11 @@ class AnswerSettings(_Group):
         "with `rag eval --calibrate` (best abstention F1 on eval/questions/seeds.jsonl).",
     )
     min_sentence_words: int = Field(6, ge=1)
+    temporal: bool = Field(
+        True,
+        description="Time-aware answers: 'as of 2024' limits sources to that period, 'latest' "
+        "prefers the newest, and such answers lead with 'As of <date>'.",
+    )
     recency_weight: float = Field(
         0.1, ge=0.0, description="Boost for newer sources on 'latest/currently/still' questions."
     )
@@ -96,11 +101,91 @@ class ServiceSettings(_Group):
     port: int = Field(8000, ge=1, le=65535)
     max_question_chars: int = Field(2000, ge=10, description="Longer questions get a 422.")
     max_top_k: int = Field(50, ge=1)
+    enable_writes: bool = Field(True, description="Serve POST/PUT/DELETE /documents.")
+    local_only: bool = Field(
+        False,
+        description="Explicit local-only mode: bound to 127.0.0.1, loopback clients may write "
+        "without RAG_API_TOKEN. Without it, writes need the token or the server won't start.",
+    )
+    max_upload_bytes: int = Field(20_000_000, ge=1, description="Largest document upload.")
     data_dir: Path = Field(Path("data"), description="Durable service data (feedback database).")
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins allowed to embed the widget (empty = same-origin only).",
     )
+    max_history_turns: int = Field(20, ge=0, description="Longer conversation histories: 422.")
+    max_history_chars: int = Field(4000, ge=1, description="Per history turn; longer: 422.")
+    max_feedback_chars: int = Field(
+        8000, ge=1, description="Limit on the answer (and question) stored with feedback."
+    )
+    max_comment_chars: int = Field(2000, ge=0, description="Limit on a feedback comment.")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _bare_origins(cls, value: list[str]) -> list[str]:
+        # Browsers send "https://host[:port]" with no path; "https://host/" would never match.
+        return [v.rstrip("/") for v in value]
+
+
+class VerifySettings(_Group):
+    unsupported: Literal["drop", "flag"] = Field(
+        "drop",
+        description="An unsupported generated sentence is removed (drop) or kept and marked "
+        "supported: false (flag).",
+    )
+    fallback: Literal["extractive", "abstain"] = Field(
+        "extractive", description="When no generated sentence is supported."
+    )
+    min_lexical: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="Share (idf-weighted) of a sentence's content words the cited span must hold.",
+    )
+    min_similarity: float = Field(
+        0.45, ge=-1.0, le=1.0, description="Embedding cosine between a sentence and its span."
+    )
+    require_citation: bool = Field(
+        False,
+        description="Drop sentences with no valid [n]; otherwise they are checked against "
+        "every source.",
+    )
+    max_sentences: int = Field(
+        6, ge=1, le=50, description="Stop reading the model after this many kept sentences."
+    )
+
+
+class GeneratorSettings(_Group):
+    kind: Literal["extractive", "openai", "llama-cpp"] = Field(
+        "extractive",
+        description="extractive (quotes, no model), openai (any chat-completions endpoint) or "
+        "llama-cpp (a local GGUF, needs the local-llm extra).",
+    )
+    base_url: str | None = Field(
+        None, description="kind=openai: the endpoint, e.g. http://127.0.0.1:8080/v1."
+    )
+    model: str = Field(
+        "", description="kind=openai: the model name sent; kind=llama-cpp: the GGUF file path."
+    )
+    api_key: SecretStr | None = Field(None, description="kind=openai: sent as a bearer token.")
+    timeout_s: float = Field(60.0, gt=0, description="Per request to the model.")
+    max_tokens: int = Field(300, ge=1, le=8192, description="Longest generated answer, tokens.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_sources: int = Field(5, ge=1, le=20, description="Passages numbered in the prompt.")
+    max_source_chars: int = Field(1500, ge=100, description="Longer passages are cut.")
+    context_tokens: int = Field(4096, ge=512, description="kind=llama-cpp: the context window.")
+    threads: int | None = Field(None, ge=1, description="kind=llama-cpp: CPU threads.")
+    verify: VerifySettings = VerifySettings()
+
+    @model_validator(mode="after")
+    def _endpoint_named(self) -> GeneratorSettings:
+        if self.kind == "openai" and not self.base_url:
+            raise ValueError("generator.base_url is required when generator.kind is 'openai'")
+        if self.kind == "llama-cpp" and not self.model:
+            raise ValueError(
+                "generator.model (a GGUF file path) is required when generator.kind is 'llama-cpp'"
+            )
+        return self
 
 
 class Settings(BaseSettings):
@@ -119,6 +204,10 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
     service: ServiceSettings = ServiceSettings()
+    generator: GeneratorSettings = GeneratorSettings()
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token for operator endpoints (GET /feedback); RAG_API_TOKEN."
+    )
 
     def with_overrides(self, overrides: dict[str, str]) -> Settings:
         """Return a copy with dotted overrides applied, e.g. {"retrieval.top_k": "8"}."""

@@ -5,19 +5,35 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from rag import answer as ans
+from rag import conversation, generate, temporal
 from rag.chunking import SentenceSplitter, SpacySplitter
+from rag.cleaning import CITABLE_SECTIONS, label_blocks
 from rag.config import Settings
 from rag.documents import Document, load_documents
 from rag.embedding import CachedEmbedder, Embedder, Vectors, make_embedder
-from rag.errors import InvalidInput, NotFound
+from rag.errors import Conflict, InvalidInput, NotFound
+from rag.events import AskEvent, Done, Retrieved
 from rag.indexer import Progress, build_index, index_params
-from rag.retrieve import Hit, Retriever
-from rag.schemas import AskResponse, Citation, DocumentInfo, Passage, SearchResponse, SearchResult
+from rag.retrieve import Hit, Mask, Retriever
+from rag.schemas import (
+    AskResponse,
+    ChatTurn,
+    Citation,
+    DocumentChange,
+    DocumentDetail,
+    DocumentInfo,
+    Filters,
+    Passage,
+    SearchResponse,
+    SearchResult,
+)
 from rag.store import IndexData, IndexStore
 
 
@@ -45,6 +61,9 @@ class Pipeline:
         self._loaded: _Loaded | None = None
         self._write_lock = threading.Lock()
         self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
+        self.analyze: conversation.Analyzer = conversation.spacy_phrases
+        # Writes the answer: extractive by default, or a model whose sentences are verified.
+        self.generator: generate.Generator = generate.make_generator(settings.generator)
 
     # -- components, created on first use (never at import) --------------------------------
     @property
@@ -88,6 +107,7 @@ class Pipeline:
         """Load models and the index now (the service calls this at start-up)."""
         _ = self.loaded
         self.embed_query("warm-up")
+        self.analyze("Has it been signed?")  # loads spaCy, so the first follow-up is not slow
 
     # -- ingestion ---------------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IndexData:
@@ -95,38 +115,86 @@ class Pipeline:
         docs = load_documents(paths, self.settings.paths.sources_file)
         if not docs:
             raise InvalidInput(f"no supported documents found in {[str(p) for p in paths]}")
-        return self._rebuild(docs, progress)
+        with self._write_lock:
+            return self._rebuild(docs, progress)
 
     def _rebuild(self, docs: Sequence[Document], progress: Progress | None = None) -> IndexData:
-        with self._write_lock:
-            previous = None
-            if self.store.exists():
-                try:
-                    previous = self.store.load(self._params())
-                except Exception:  # noqa: BLE001 - a bad old index only means no reuse
-                    previous = None
-            data = build_index(
-                docs, self.settings, self.embedder, self.splitter, previous, progress
+        # Callers hold the write lock, so two updates never build from the same old state.
+        previous = self._loaded.data if self._loaded is not None else None
+        if previous is None and self.store.exists():
+            try:
+                previous = self.store.load(self._params())
+            except Exception:  # noqa: BLE001 - a bad old index only means no reuse
+                previous = None
+        data = build_index(docs, self.settings, self.embedder, self.splitter, previous, progress)
+        self.store.save(data)
+        self._activate(data)
+        return data
+
+    def _current_documents(self) -> dict[str, Document]:
+        if self._loaded is None and not self.store.exists():
+            return {}
+        return dict(self.loaded.data.documents)
+
+    def _change(self, doc_id: str, action: str, data: IndexData, misses: int) -> DocumentChange:
+        return DocumentChange(
+            doc_id=doc_id,
+            action=action,
+            chunks=data.chunk_counts().get(doc_id, 0),
+            index_version=data.version,
+            embedded_texts=self.embedder.misses - misses,
+        )
+
+    def add_document(self, doc: Document, replace_existing: bool = False) -> DocumentChange:
+        """Add (or, with ``replace_existing``, replace) one document; others are not re-embedded."""
+        if not any(b.section in CITABLE_SECTIONS for b in label_blocks(doc.text)):
+            raise InvalidInput(
+                f"{doc.doc_id}: no article text left after removing page furniture "
+                "(navigation, banners, comments); nothing to index"
             )
-            self.store.save(data)
-            self._activate(data)
-            return data
+        with self._write_lock:
+            docs = self._current_documents()
+            for other in docs.values():
+                if other.sha256 == doc.sha256 and (
+                    other.doc_id != doc.doc_id or not replace_existing
+                ):
+                    raise Conflict(
+                        f"duplicate upload: the same content is already indexed as {other.doc_id!r}"
+                    )
+            if replace_existing and doc.doc_id not in docs:
+                raise NotFound(f"no document {doc.doc_id!r} to replace; use POST /documents to add")
+            if not replace_existing and doc.doc_id in docs:
+                raise Conflict(
+                    f"a document {doc.doc_id!r} already exists; replace it with PUT "
+                    f"/documents/{doc.doc_id} or upload under another name"
+                )
+            misses = self.embedder.misses
+            docs[doc.doc_id] = doc
+            data = self._rebuild(list(docs.values()))
+            action = "replaced" if replace_existing else "added"
+            return self._change(doc.doc_id, action, data, misses)
 
-    def remove(self, doc_id: str) -> IndexData:
-        """Remove one document from the collection."""
-        current = self.loaded.data
-        if doc_id not in current.documents:
-            raise NotFound(f"no document {doc_id!r}; known: {sorted(current.documents)}")
-        docs = [d for d in current.documents.values() if d.doc_id != doc_id]
-        return self._rebuild(docs)
+    def remove_document(self, doc_id: str) -> DocumentChange:
+        """Remove one document: its chunks leave the vector and lexical indexes alike."""
+        with self._write_lock:
+            docs = self._current_documents()
+            if doc_id not in docs:
+                raise NotFound(f"no document {doc_id!r}; known: {sorted(docs)}")
+            misses = self.embedder.misses
+            del docs[doc_id]
+            if not docs:
+                raise InvalidInput("cannot remove the last document; the collection would be empty")
+            data = self._rebuild(list(docs.values()))
+            return self._change(doc_id, "removed", data, misses)
 
-    def add(self, docs: Sequence[Document]) -> IndexData:
-        """Add or replace documents, keeping the rest."""
-        current = self.loaded.data.documents if self.store.exists() else {}
-        merged = dict(current)
-        for doc in docs:
-            merged[doc.doc_id] = doc
-        return self._rebuild(list(merged.values()))
+    def get_document(self, doc_id: str) -> DocumentDetail:
+        """Metadata plus the canonical text that citation offsets index."""
+        data = self.loaded.data
+        doc = data.documents.get(doc_id)
+        if doc is None:
+            raise NotFound(f"no document {doc_id!r}; known: {sorted(data.documents)}")
+        info = next(d for d in self.documents() if d.doc_id == doc_id)
+        return DocumentDetail(**info.model_dump(), pages=list(doc.pages), text=doc.text)
 
     # -- queries -----------------------------------------------------------------------------
     def embed_query(self, text: str) -> Vectors:
@@ -142,13 +210,18 @@ class Pipeline:
         return vec
 
     def _retrieve(
-        self, loaded: _Loaded, query: str, top_k: int | None, timings: dict[str, float]
+        self,
+        loaded: _Loaded,
+        query: str,
+        top_k: int | None,
+        timings: dict[str, float],
+        filters: Filters | None = None,
     ) -> tuple[Vectors, list[Hit]]:
         t0 = time.perf_counter()
         qvec = self.embed_query(query)
         t1 = time.perf_counter()
         k = max(top_k or self.settings.retrieval.top_k, self.settings.answer.passages_considered)
-        hits = loaded.retriever.search(query, qvec, k)
+        hits = loaded.retriever.search(query, qvec, k, _mask(loaded.data, filters))
         t2 = time.perf_counter()
         timings["embed_query"] = round((t1 - t0) * 1000, 3)
         timings["retrieve"] = round((t2 - t1) * 1000, 3)
@@ -166,6 +239,7 @@ class Pipeline:
                     title=meta.title,
                     publisher=meta.publisher,
                     date=meta.date,
+                    date_estimated=meta.date_estimated,
                     score=round(hit.score, 6),
                     dense_score=None if hit.dense is None else round(hit.dense, 6),
                     lexical_score=None if hit.lexical is None else round(hit.lexical, 6),
@@ -178,15 +252,58 @@ class Pipeline:
             )
         return out
 
-    def ask(self, question: str, top_k: int | None = None) -> AskResponse:
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        history: Sequence[ChatTurn] = (),
+        filters: Filters | None = None,
+    ) -> AskResponse:
         """Answer from the documents with verbatim citations, or abstain."""
+        for event in self.ask_stream(question, top_k, history, filters):
+            if isinstance(event, Done):
+                return event.response
+        raise AssertionError("ask_stream ended without Done")
+
+    def ask_stream(
+        self,
+        question: str,
+        top_k: int | None = None,
+        history: Sequence[ChatTurn] = (),
+        filters: Filters | None = None,
+    ) -> Iterator[AskEvent]:
+        """Check the input now (InvalidInput), then yield Retrieved, Delta… and Done."""
         question = _clean_query(question, self.settings.service.max_question_chars, "question")
+        limits = self.settings.service
+        conversation.check_history(history, limits.max_history_turns, limits.max_history_chars)
+        return self._ask_events(question, top_k, list(history), filters)
+
+    def _ask_events(
+        self,
+        question: str,
+        top_k: int | None,
+        history: list[ChatTurn],
+        filters: Filters | None = None,
+    ) -> Iterator[AskEvent]:
         start = time.perf_counter()
         timings: dict[str, float] = {}
         loaded = self.loaded
-        qvec, hits = self._retrieve(loaded, question, top_k, timings)
+        rewritten = conversation.rewrite(question, history, self.analyze) if history else None
+        if history:
+            timings["rewrite"] = round((time.perf_counter() - start) * 1000, 3)
+        query = rewritten or question
+        period = temporal.period_of(query) if self.settings.answer.temporal else None
+        if period is not None and (filters is None or filters.date_to is None):
+            # "As of 2024, ..." asks what the sources said by then: later ones are out of scope.
+            base = filters or Filters()
+            filters = base.model_copy(update={"date_to": period.date_to})
+        qvec, hits = self._retrieve(loaded, query, top_k, timings, filters)
+        passages = self._passages(loaded.data, hits[: top_k or self.settings.retrieval.top_k])
+        yield Retrieved(passages, rewritten)
         t0 = time.perf_counter()
-        profile = ans.profile_question(question)
+        profile = ans.profile_question(query)
+        if period is not None or not self.settings.answer.temporal:
+            profile = replace(profile, recency=period is not None)
         scored = ans.answering(
             ans.score_sentences(qvec, profile, hits, loaded.data, loaded.idf, self.settings.answer),
             profile,
@@ -197,18 +314,20 @@ class Pipeline:
         text = ans.ABSTAIN_TEXT
         if not abstained:
             text, citations = ans.compose(
-                ans.select(scored, loaded.data, loaded.idf, self.settings.answer), loaded.data
+                ans.select(scored, loaded.data, loaded.idf, self.settings.answer),
+                loaded.data,
+                dated=profile.recency,
             )
         timings["answer"] = round((time.perf_counter() - t0) * 1000, 3)
         timings["total"] = round((time.perf_counter() - start) * 1000, 3)
-        passages = self._passages(loaded.data, hits[: top_k or self.settings.retrieval.top_k])
         if abstained:
             text = (
                 f"{ans.ABSTAIN_TEXT} None of the {len(loaded.data.documents)} sources states "
                 "this; the closest passages are listed under related."
             )
-        return AskResponse(
+        response = AskResponse(
             question=question,
+            rewritten_question=rewritten,
             answer=text,
             abstained=abstained,
             support=round(support, 4),
@@ -217,13 +336,17 @@ class Pipeline:
             related=passages if abstained else [],
             timings_ms=timings,
         )
+        evidence = generate.Evidence(query, loaded.data, loaded.idf, self.embedder.inner.embed)
+        yield from self.generator.respond(response, evidence)
 
-    def search(self, query: str, top_k: int | None = None) -> SearchResponse:
+    def search(
+        self, query: str, top_k: int | None = None, filters: Filters | None = None
+    ) -> SearchResponse:
         """Hybrid search over chunks."""
         query = _clean_query(query, self.settings.service.max_question_chars, "query")
         timings: dict[str, float] = {}
         loaded = self.loaded
-        _, hits = self._retrieve(loaded, query, top_k, timings)
+        _, hits = self._retrieve(loaded, query, top_k, timings, filters)
         hits = hits[: top_k or self.settings.retrieval.top_k]
         results = [
             SearchResult(
@@ -261,6 +384,20 @@ class Pipeline:
             )
             for d in data.documents.values()
         ]
+
+
+def _mask(data: IndexData, filters: Filters | None) -> Mask | None:
+    """Chunk rows whose documents pass the filters; None when nothing is filtered."""
+    if filters is None or not filters.active():
+        return None
+    passing = {
+        doc_id
+        for doc_id, doc in data.documents.items()
+        if temporal.matches(doc.meta, doc_id, filters)
+    }
+    return np.fromiter(
+        (c.doc_id in passing for c in data.chunks), dtype=bool, count=len(data.chunks)
+    )
 
 
 def _clean_query(text: str, max_chars: int, what: str) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import bm25s
 import numpy as np
+import numpy.typing as npt
 
 from rag.chunking import Chunk
 from rag.config import RetrievalSettings
@@ -13,6 +14,8 @@ from rag.documents import meta_text
 from rag.embedding import Vectors
 from rag.store import IndexData
 from rag.text import terms
+
+Mask = npt.NDArray[np.bool_]  # one flag per chunk row: may this chunk be returned?
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,9 @@ class Retriever:
         self._flat = np.asarray(flat, dtype=np.int64)
         self._offsets = np.asarray(offsets, dtype=np.int64)
 
-    def sentence_ranking(self, query_vec: Vectors, depth: int) -> list[tuple[int, float]]:
+    def sentence_ranking(
+        self, query_vec: Vectors, depth: int, allowed: Mask | None = None
+    ) -> list[tuple[int, float]]:
         """(row, best sentence cosine) of chunks ranked by their single best sentence.
 
         A chunk whose one sentence states the fact can rank low as a whole; this finds it.
@@ -72,38 +77,60 @@ class Retriever:
             return []
         sims = self.data.sentence_vectors @ query_vec.reshape(-1)
         best = np.maximum.reduceat(sims[self._flat], self._offsets)
+        if allowed is not None:
+            best = np.where(allowed, best, -np.inf)
         depth = min(depth, len(best))
         rows = np.argpartition(-best, depth - 1)[:depth]
         rows = rows[np.argsort(-best[rows])]
-        return [(int(r), float(best[r])) for r in rows]
+        return [(int(r), float(best[r])) for r in rows if np.isfinite(best[r])]
 
-    def dense_ranking(self, query_vec: Vectors, depth: int) -> list[tuple[int, float]]:
-        """(row, cosine) of the nearest chunks."""
+    def dense_ranking(
+        self, query_vec: Vectors, depth: int, allowed: Mask | None = None
+    ) -> list[tuple[int, float]]:
+        """(row, cosine) of the nearest chunks (among ``allowed`` rows, if given)."""
         n = self.data.faiss_index.ntotal
         if n == 0:
             return []
-        scores, rows = self.data.faiss_index.search(query_vec.reshape(1, -1), min(depth, n))
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        if allowed is not None:
+            # Filtered search is exact over the allowed rows: no ANN recall loss, no over-fetch.
+            rows = np.flatnonzero(allowed)
+            if not len(rows):
+                return []
+            sims = self.data.chunk_vectors[rows] @ query_vec.reshape(-1)
+            order = np.argsort(-sims)[:depth]
+            return [(int(rows[i]), float(sims[i])) for i in order]
+        scores, found = self.data.faiss_index.search(query_vec.reshape(1, -1), min(depth, n))
+        return [(int(r), float(s)) for r, s in zip(found[0], scores[0], strict=True) if r >= 0]
 
-    def lexical_ranking(self, query: str, depth: int) -> list[tuple[int, float]]:
+    def lexical_ranking(
+        self, query: str, depth: int, allowed: Mask | None = None
+    ) -> list[tuple[int, float]]:
         """(row, BM25 score) of the best lexical matches (score > 0 only)."""
         scores = self.lexical.scores(query)
         if not len(scores):
             return []
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
         depth = min(depth, len(scores))
         rows = np.argpartition(-scores, depth - 1)[:depth]
         rows = rows[np.argsort(-scores[rows])]
         return [(int(r), float(scores[r])) for r in rows if scores[r] > 0]
 
-    def search(self, query: str, query_vec: Vectors, top_k: int | None = None) -> list[Hit]:
-        """Top passages for a query, fused from both rankings."""
+    def search(
+        self,
+        query: str,
+        query_vec: Vectors,
+        top_k: int | None = None,
+        allowed: Mask | None = None,
+    ) -> list[Hit]:
+        """Top passages for a query, fused from the rankings (only ``allowed`` rows, if given)."""
         s = self.settings
         k = top_k or s.top_k
         depth = max(s.candidates, k)
-        dense = self.dense_ranking(query_vec, depth) if s.mode != "lexical" else []
-        lexical = self.lexical_ranking(query, depth) if s.mode != "dense" else []
+        dense = self.dense_ranking(query_vec, depth, allowed) if s.mode != "lexical" else []
+        lexical = self.lexical_ranking(query, depth, allowed) if s.mode != "dense" else []
         sentence = (
-            self.sentence_ranking(query_vec, depth)
+            self.sentence_ranking(query_vec, depth, allowed)
             if s.mode != "lexical" and s.sentence_weight > 0
             else []
         )

@@ -23,6 +23,7 @@ class Citation(BaseModel):
     )
     start: int
     end: int
+    page: int | None = Field(None, description="1-based page, for paged formats (PDF).")
     quote: str
 
 
@@ -35,6 +36,7 @@ class Passage(BaseModel):
     title: str
     publisher: str
     date: str | None = None
+    date_estimated: bool = False
     score: float
     dense_score: float | None = None
     lexical_score: float | None = None
@@ -52,6 +54,25 @@ class ChatTurn(BaseModel):
 
     role: Literal["user", "assistant"]
     content: str
+
+
+class SentenceSupport(BaseModel):
+    """One generated sentence and the evidence check it passed or failed."""
+
+    text: str = Field(description="As shown in the answer, with the answer's [n] markers.")
+    supported: bool
+    citation_ids: list[int] = Field(
+        default_factory=list, description="Ids of the citations that support it."
+    )
+    cited_sources: list[int] = Field(
+        default_factory=list, description="The source numbers the model cited ([n] of the prompt)."
+    )
+    ignored_markers: list[int] = Field(
+        default_factory=list, description="[n] markers that named no source, removed."
+    )
+    lexical: float = Field(0.0, description="Share of its content words found in the span.")
+    similarity: float = Field(0.0, description="Embedding cosine with the span.")
+    reason: str | None = Field(None, description="Why it is not supported.")
 
 
 class AskResponse(BaseModel):
@@ -72,6 +93,24 @@ class AskResponse(BaseModel):
         default_factory=list, description="On abstention: the closest passages found."
     )
     timings_ms: dict[str, float]
+    generator: str = Field(
+        "extractive",
+        description="What wrote the answer: 'extractive' (quotes) or 'openai:<model>' / "
+        "'llama-cpp:<file>' (a model, every kept sentence checked against its sources).",
+    )
+    sentences: list[SentenceSupport] = Field(
+        default_factory=list,
+        description="Generated answers: each sentence of the answer and how it was checked.",
+    )
+    generated_sentences: int = Field(0, description="Sentences the model wrote.")
+    dropped_sentences: int = Field(
+        0, description="Generated sentences removed because their sources don't support them."
+    )
+    fallback: str | None = Field(
+        None,
+        description="Why a configured model's answer was replaced by the extractive one "
+        "(or an abstention); null when it was not.",
+    )
 
 
 class SearchResult(BaseModel):
@@ -110,3 +149,36 @@ class DocumentInfo(BaseModel):
     sha256: str
     chars: int
     chunks: int
+
+
+class Filters(BaseModel):
+    """Restrict retrieval to some documents; every given field must match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_ids: list[str] | None = None
+    publishers: list[str] | None = Field(None, description="Case-insensitive exact match.")
+    kinds: list[str] | None = Field(None, description="e.g. news, analysis, opinion.")
+    date_from: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    date_to: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+    def active(self) -> bool:
+        """Whether any restriction is set."""
+        return any(v is not None for v in self.model_dump().values())
+
+
+class DocumentDetail(DocumentInfo):
+    """A document with the canonical text that citation offsets index."""
+
+    pages: list[int] = Field(default_factory=list, description="Page start offsets (PDF).")
+    text: str
+
+
+class DocumentChange(BaseModel):
+    """Result of adding, replacing or removing a document."""
+
+    doc_id: str
+    action: str  # added | replaced | removed
+    chunks: int
+    index_version: str
+    embedded_texts: int = Field(description="Texts newly embedded by this change.")

@@ -139,6 +139,7 @@ class IndexStore:
                         "sha256": d.sha256,
                         "source_path": d.source_path,
                         "meta": d.meta.to_json(),
+                        "pages": list(d.pages),
                         "text": d.text,
                     }
                     for d in data.documents.values()
@@ -243,6 +244,7 @@ class IndexStore:
                 meta=DocMeta.from_json(row["meta"]),
                 source_path=row.get("source_path"),
                 sha256=row["sha256"],
+                pages=tuple(row.get("pages") or ()),
             )
         chunks = [Chunk.from_json(r) for r in _read_jsonl(path / "chunks.jsonl")]
         sentences = [Sentence.from_json(r) for r in _read_jsonl(path / "sentences.jsonl")]

@@ -5,36 +5,32 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag.config import Settings
-from rag.errors import IndexMismatch, InvalidInput, NotFound, RagError
+from rag.errors import (
+    Conflict,
+    Forbidden,
+    IndexMismatch,
+    InvalidInput,
+    NotFound,
+    RagError,
+    Unauthorized,
+    UnsupportedFormat,
+)
 from rag.pipeline import Pipeline
-from rag.schemas import AskResponse, DocumentInfo, SearchResponse
+from rag.schemas import AskResponse, Filters, SearchResponse
+from service import documents, feedback, stream, widget
+from service.auth import check_startup
+from service.common import AskRequest, PipelineDep, check_length
 
 log = logging.getLogger(__name__)
-
-
-class AskRequest(BaseModel):
-    """Body of POST /ask."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    question: str = Field(description="The question, in plain language.")
-    top_k: int | None = Field(None, ge=1, le=50, description="Passages to return (1-50).")
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("question must not be empty or whitespace")
-        return value
 
 
 class SearchRequest(BaseModel):
@@ -44,6 +40,7 @@ class SearchRequest(BaseModel):
 
     query: str
     top_k: int | None = Field(None, ge=1, le=50)
+    filters: Filters | None = None
 
     @field_validator("query")
     @classmethod
@@ -62,21 +59,13 @@ class Health(BaseModel):
     index_version: str
 
 
-def get_pipeline(request: Request) -> Pipeline:
-    """The app's pipeline (created in lifespan)."""
-    pipeline: Pipeline = request.app.state.pipeline
-    return pipeline
-
-
-PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
-
-
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": message})
 
 
 def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     """Build the app; models and the index load in lifespan, not at import."""
+    check_startup(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,11 +82,38 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.feedback = feedback.FeedbackStore(settings.service.data_dir / "feedback.sqlite")
+    # The widget needs no cookies, so credentials stay off and a "*" origin is never paired
+    # with them.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.service.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type"],
+        allow_credentials=False,
+        max_age=600,
+    )
+    app.include_router(stream.router)
+    app.include_router(feedback.router)
+    app.include_router(widget.router)
+    app.include_router(documents.router)
 
     @app.exception_handler(RagError)
     async def _rag_error(_: Request, exc: RagError) -> JSONResponse:
+        if isinstance(exc, UnsupportedFormat):
+            return _error(415, str(exc))
         if isinstance(exc, InvalidInput):
             return _error(422, str(exc))
+        if isinstance(exc, Conflict):
+            return _error(409, str(exc))
+        if isinstance(exc, Unauthorized):
+            return JSONResponse(
+                status_code=401,
+                content={"detail": str(exc)},
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if isinstance(exc, Forbidden):
+            return _error(403, str(exc))
         if isinstance(exc, NotFound):
             return _error(404, str(exc))
         if isinstance(exc, IndexMismatch):
@@ -136,24 +152,15 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     @app.post("/ask")
     async def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
         """Answer a question with citations, or abstain."""
-        _check_length(body.question, settings, "question")
-        return await run_in_threadpool(pipeline.ask, body.question, body.top_k)
+        check_length(body.question, settings.service.max_question_chars, "question")
+        return await run_in_threadpool(
+            pipeline.ask, body.question, body.top_k, body.history, body.filters
+        )
 
     @app.post("/search")
     async def search(body: SearchRequest, pipeline: PipelineDep) -> SearchResponse:
         """Hybrid search over passages."""
-        _check_length(body.query, settings, "query")
-        return await run_in_threadpool(pipeline.search, body.query, body.top_k)
-
-    @app.get("/documents")
-    async def documents(pipeline: PipelineDep) -> list[DocumentInfo]:
-        """The documents in the collection."""
-        return pipeline.documents()
+        check_length(body.query, settings.service.max_question_chars, "query")
+        return await run_in_threadpool(pipeline.search, body.query, body.top_k, body.filters)
 
     return app
-
-
-def _check_length(text: str, settings: Settings, what: str) -> None:
-    limit = settings.service.max_question_chars
-    if len(text) > limit:
-        raise InvalidInput(f"{what} is {len(text)} characters long; the limit is {limit}")

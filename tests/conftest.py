@@ -23,9 +23,19 @@ def make_settings(
     index_dir: Path, seeds_dir: Path = SEEDS, **groups: dict[str, object]
 ) -> Settings:
     """Settings for a test: its own index directory, nothing from the environment."""
-    data: dict[str, object] = {"paths": {"seeds_dir": str(seeds_dir), "index_dir": str(index_dir)}}
+    data: dict[str, object] = {
+        "paths": {"seeds_dir": str(seeds_dir), "index_dir": str(index_dir)},
+        # Tests run the service in the explicit local-only mode unless they set a token.
+        "service": {"local_only": True},
+    }
     data.update(groups)
     return Settings.model_validate(data)
+
+
+def with_service(settings: Settings, **changes: object) -> Settings:
+    """A copy of ``settings`` with some service settings changed (validated)."""
+    service = settings.service.model_dump() | changes
+    return settings.model_copy(update={"service": type(settings.service).model_validate(service)})
 
 
 @pytest.fixture

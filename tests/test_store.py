@@ -97,12 +97,12 @@ def test_adding_and_removing_a_document_embeds_only_that_document(tmp_path: Path
     first = len(counter.texts)
     assert first > 0
     park = load_documents([DATA])[1]
-    pipeline.add([park])
+    pipeline.add_document(park)
     added = counter.texts[first:]
     assert added and all("Harbor Bridge reopened" not in t for t in added)
     assert all(t in park.text or "River Park" in t for t in added)
     n = len(counter.texts)
-    pipeline.remove("river_park.md")
+    pipeline.remove_document("river_park.md")
     assert len(counter.texts) == n  # removal embeds nothing
     data = pipeline.loaded.data
     assert set(data.documents) == {"harbor_bridge.txt"}

@@ -1,0 +1,359 @@
+"""Answer writers behind ``Pipeline.ask``: the extractive composer (the default) and chat models.
+
+Every writer gets the extractive answer first (cheap, and the fallback) and yields the events
+of ``Pipeline.ask_stream``: Delta pieces, then Done. A model's answer is read sentence by
+sentence as it streams; each sentence is checked against the passages it cites
+(``rag.verify``) before any of it is shown, so an unsupported sentence is never streamed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from rag import prompt
+from rag.answer import ABSTAIN_TEXT, SentenceIdf
+from rag.config import GeneratorSettings
+from rag.embedding import Vectors
+from rag.errors import GeneratorUnavailable
+from rag.events import AskEvent, Delta, Done, pieces
+from rag.schemas import AskResponse, Citation, SentenceSupport
+from rag.store import IndexData
+from rag.text import normalise
+from rag.verify import Check, SentenceBuffer, Source, SpanRef, Verifier, numbered_sources
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+
+log = logging.getLogger(__name__)
+
+Messages = list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a writer may use besides the extractive answer."""
+
+    query: str  # the standalone question (a follow-up already rewritten)
+    data: IndexData
+    idf: SentenceIdf
+    embed: Callable[[Sequence[str]], Vectors]
+
+
+class Generator(Protocol):
+    """Writes the answer: yields Delta pieces that join to the answer, then Done."""
+
+    name: str
+
+    def respond(self, extractive: AskResponse, evidence: Evidence) -> Iterator[AskEvent]:
+        """Events for one answer, given the extractive one."""
+        ...
+
+
+class ChatClient(Protocol):
+    """A chat-completions model, streamed."""
+
+    name: str
+
+    def stream(self, messages: Messages) -> Iterator[str]:
+        """Text pieces of the reply; GeneratorUnavailable when the model fails."""
+        ...
+
+
+class Extractive:
+    """Quotes the best sentences verbatim (``rag.answer``): no model."""
+
+    name = "extractive"
+
+    def respond(self, extractive: AskResponse, evidence: Evidence) -> Iterator[AskEvent]:
+        """The extractive answer, in pieces."""
+        del evidence
+        for piece in pieces(extractive.answer):
+            yield Delta(piece)
+        yield Done(extractive)
+
+
+class OpenAIChat:
+    """Any OpenAI-compatible chat-completions endpoint (llama.cpp server, vLLM, OpenAI…)."""
+
+    def __init__(self, settings: GeneratorSettings) -> None:
+        from openai import OpenAI
+
+        self.model = settings.model or "default"
+        self.name = f"openai:{self.model}"
+        self.settings = settings
+        key = settings.api_key.get_secret_value() if settings.api_key else "unused"
+        self._client = OpenAI(
+            base_url=settings.base_url, api_key=key, timeout=settings.timeout_s, max_retries=1
+        )
+
+    def stream(self, messages: Messages) -> Iterator[str]:
+        """Stream the reply; closing this iterator closes the HTTP response."""
+        import openai
+
+        try:
+            response = self._client.chat.completions.create(
+                model=self.model,
+                messages=cast("list[ChatCompletionMessageParam]", messages),
+                stream=True,
+                max_tokens=self.settings.max_tokens,
+                temperature=self.settings.temperature,
+            )
+            with response:
+                for chunk in response:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+        except openai.OpenAIError as exc:
+            raise GeneratorUnavailable(f"{self.name} at {self.settings.base_url}: {exc}") from exc
+
+
+class LlamaCppChat:
+    """A local GGUF model run in-process by llama-cpp-python (the ``local-llm`` extra)."""
+
+    def __init__(self, settings: GeneratorSettings) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise GeneratorUnavailable(
+                "generator.kind=llama-cpp needs llama-cpp-python: pip install '.[local-llm]'"
+            )
+        self.path = Path(settings.model)
+        if not self.path.is_file():
+            raise GeneratorUnavailable(f"generator.model: no GGUF file at {self.path}")
+        self.name = f"llama-cpp:{self.path.name}"
+        self.settings = settings
+        self._llm: Any = None
+        self._lock = threading.Lock()  # a llama.cpp context serves one request at a time
+
+    def _model(self) -> Any:
+        if self._llm is None:
+            from llama_cpp import Llama
+
+            self._llm = Llama(
+                model_path=str(self.path),
+                n_ctx=self.settings.context_tokens,
+                n_threads=self.settings.threads,
+                verbose=False,
+            )
+        return self._llm
+
+    def stream(self, messages: Messages) -> Iterator[str]:
+        """Stream the reply from the local model."""
+        with self._lock:
+            try:
+                chunks = self._model().create_chat_completion(
+                    messages=messages,
+                    stream=True,
+                    max_tokens=self.settings.max_tokens,
+                    temperature=self.settings.temperature,
+                )
+                for chunk in chunks:
+                    content = chunk["choices"][0]["delta"].get("content")
+                    if content:
+                        yield content
+            except (ValueError, RuntimeError) as exc:
+                raise GeneratorUnavailable(f"{self.name}: {exc}") from exc
+
+
+class _Assembler:
+    """Builds the verified answer: citation ids, the text shown, the per-sentence report."""
+
+    def __init__(self, data: IndexData, flag: bool) -> None:
+        self.data = data
+        self.flag = flag
+        self.citations: list[Citation] = []
+        self.ids: dict[tuple[str, int, int], int] = {}
+        self.sentences: list[SentenceSupport] = []
+        self.shown: list[str] = []
+        self.pending: list[str] = []  # flagged sentences held back until one is supported
+        self.seen: set[str] = set()
+        self.generated = 0
+        self.dropped = 0
+        self.kept = 0
+
+    def add(self, check: Check) -> Iterator[str]:
+        """Record a checked sentence; yield the text to show now."""
+        self.generated += 1
+        key = normalise(check.claim)
+        if key in self.seen:
+            self.dropped += 1  # a model looping on the same sentence
+            return
+        self.seen.add(key)
+        if check.supported:
+            ids = [self._cite(span) for span in check.spans]
+            text = _with_markers(check.claim, ids)
+            self.kept += 1
+            self._report(check, text, ids)
+            for line in [*self.pending, text]:
+                yield self._show(line)
+            self.pending = []
+        elif self.flag:
+            self._report(check, check.claim, [])
+            if self.kept:
+                yield self._show(check.claim)
+            else:
+                self.pending.append(check.claim)
+        else:
+            self.dropped += 1
+            log.info("dropped unsupported sentence (%s): %.200s", check.reason, check.claim)
+
+    def _show(self, text: str) -> str:
+        piece = text if not self.shown else " " + text
+        self.shown.append(piece)
+        return piece
+
+    def _report(self, check: Check, text: str, ids: list[int]) -> None:
+        self.sentences.append(
+            SentenceSupport(
+                text=text,
+                supported=check.supported,
+                citation_ids=ids,
+                cited_sources=check.cited,
+                ignored_markers=check.ignored,
+                lexical=check.lexical,
+                similarity=check.similarity,
+                reason=check.reason,
+            )
+        )
+
+    def _cite(self, span: SpanRef) -> int:
+        key = (span.doc_id, span.start, span.end)
+        if key not in self.ids:
+            doc = self.data.documents[span.doc_id]
+            meta = doc.meta
+            self.ids[key] = len(self.citations) + 1
+            self.citations.append(
+                Citation(
+                    id=self.ids[key],
+                    doc_id=doc.doc_id,
+                    title=meta.title,
+                    publisher=meta.publisher,
+                    authors=list(meta.authors),
+                    date=meta.date,
+                    date_estimated=meta.date_estimated,
+                    kind=meta.kind,
+                    section=span.section,
+                    start=span.start,
+                    end=span.end,
+                    quote=doc.text[span.start : span.end],
+                )
+            )
+        return self.ids[key]
+
+
+def _with_markers(claim: str, ids: list[int]) -> str:
+    """The sentence with its citation markers before the final punctuation."""
+    marks = "".join(f"[{i}]" for i in dict.fromkeys(ids))
+    body = claim.rstrip()
+    if not marks:
+        return body
+    if body[-1:] in (".", "!", "…"):
+        end = len(body.rstrip(".!…"))
+        return f"{body[:end].rstrip()} {marks}{body[end:]}"
+    return f"{body} {marks}"
+
+
+class Verified:
+    """A chat model whose answer keeps only sentences the cited passages support."""
+
+    def __init__(self, client: ChatClient, settings: GeneratorSettings) -> None:
+        self.client = client
+        self.settings = settings
+        self.name = client.name
+
+    def respond(self, extractive: AskResponse, evidence: Evidence) -> Iterator[AskEvent]:
+        """Stream verified sentences; fall back when none survives."""
+        if extractive.abstained or not extractive.passages:
+            yield from Extractive().respond(extractive, evidence)
+            return
+        t0 = time.perf_counter()
+        sources = numbered_sources(
+            ((p.doc_id, p.chunk_id) for p in extractive.passages),
+            evidence.data,
+            self.settings.max_sources,
+            self.settings.max_source_chars,
+        )
+        verify = self.settings.verify
+        verifier = Verifier(evidence.data, evidence.idf, evidence.embed, sources, verify)
+        out = _Assembler(evidence.data, flag=verify.unsupported == "flag")
+        failure = None
+        try:
+            for sentence in self._sentences(evidence.query, sources, out):
+                for piece in out.add(verifier.check(sentence)):
+                    yield Delta(piece)
+        except GeneratorUnavailable as exc:
+            log.warning("generator failed: %s", exc)
+            failure = f"the model failed: {exc}"
+        timings = dict(extractive.timings_ms)
+        timings["generate"] = round((time.perf_counter() - t0) * 1000, 3)
+        timings["total"] = round(timings.get("total", 0.0) + timings["generate"], 3)
+        counts = {"generated_sentences": out.generated, "dropped_sentences": out.dropped}
+        if out.kept:
+            yield Done(
+                extractive.model_copy(
+                    update={
+                        "answer": "".join(out.shown),
+                        "citations": out.citations,
+                        "generator": self.name,
+                        "sentences": out.sentences,
+                        "timings_ms": timings,
+                        **counts,
+                    }
+                )
+            )
+            return
+        reason = failure or (
+            f"none of the {out.generated} generated sentences was supported by its sources"
+            if out.generated
+            else "the model wrote nothing"
+        )
+        yield from self._fallback(extractive, reason, timings, counts)
+
+    def _sentences(self, question: str, sources: list[Source], out: _Assembler) -> Iterator[str]:
+        messages = prompt.messages(question, sources, self.settings.verify.max_sentences)
+        buffer = SentenceBuffer()
+        stream = self.client.stream(messages)
+        try:
+            for piece in stream:
+                yield from buffer.feed(piece)
+                if out.kept >= self.settings.verify.max_sentences:
+                    return  # enough: closing the stream stops the model
+            yield from buffer.flush()
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+
+    def _fallback(
+        self,
+        extractive: AskResponse,
+        reason: str,
+        timings: dict[str, float],
+        counts: dict[str, int],
+    ) -> Iterator[AskEvent]:
+        update: dict[str, Any] = {"timings_ms": timings, "fallback": reason, **counts}
+        if self.settings.verify.fallback == "abstain":
+            update |= {
+                "answer": f"{ABSTAIN_TEXT} The model's answer was not supported by the sources.",
+                "abstained": True,
+                "citations": [],
+                "passages": [],
+                "related": extractive.passages,
+            }
+        response = extractive.model_copy(update=update)
+        for piece in pieces(response.answer):
+            yield Delta(piece)
+        yield Done(response)
+
+
+def make_generator(settings: GeneratorSettings) -> Generator:
+    """The writer the settings name (models load on first use, not here)."""
+    if settings.kind == "openai":
+        return Verified(OpenAIChat(settings), settings)
+    if settings.kind == "llama-cpp":
+        return Verified(LlamaCppChat(settings), settings)
+    return Extractive()

@@ -1,0 +1,63 @@
+"""Time in questions: "as of 2024", "in March 2025", "latest" - and filtering by date."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.documents import DocMeta
+from rag.schemas import Filters
+
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        "january february march april may june july august september october november "
+        "december".split()
+    )
+}
+_AS_OF_RE = re.compile(
+    r"\b(?:as of|by|at the end of|in|during|until|before)\s+(?:(?P<part>early|mid|late)[- ]?)?"
+    r"(?:(?P<month>" + "|".join(_MONTHS) + r")\s+)?(?:of\s+)?(?P<year>(?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The latest date a question is asking about ("as of 2024" -> up to 2024-12-31)."""
+
+    date_to: str
+    label: str
+
+
+def period_of(question: str) -> Period | None:
+    """The point in time a question pins ("as of 2024", "by March 2025"), if any."""
+    match = _AS_OF_RE.search(question)
+    if not match or not re.search(r"\bas of\b|\bby\b|\buntil\b|\bbefore\b", match.group(0), re.I):
+        return None
+    year = int(match.group("year"))
+    month = match.group("month")
+    if month:
+        m = _MONTHS[month.lower()]
+        return Period(f"{year:04d}-{m:02d}-31", f"{month.capitalize()} {year}")
+    part = (match.group("part") or "").lower()
+    end = {"early": "04-30", "mid": "08-31"}.get(part, "12-31")
+    return Period(f"{year:04d}-{end}", f"{part + '-' if part else ''}{year}")
+
+
+def matches(meta: DocMeta, doc_id: str, filters: Filters) -> bool:
+    """Whether a document passes the filters (undated documents fail date bounds)."""
+    if filters.doc_ids is not None and doc_id not in filters.doc_ids:
+        return False
+    if filters.publishers is not None and meta.publisher.casefold() not in {
+        p.casefold() for p in filters.publishers
+    }:
+        return False
+    if filters.kinds is not None and meta.kind.casefold() not in {
+        k.casefold() for k in filters.kinds
+    }:
+        return False
+    if filters.date_from is not None and (meta.date is None or meta.date < filters.date_from):
+        return False
+    # "2024-12-31" >= "2024-12" >= "2024": partial dates compare as the period's start.
+    return not (filters.date_to is not None and (meta.date is None or meta.date > filters.date_to))

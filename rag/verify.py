@@ -1,0 +1,521 @@
+"""Check generated sentences against the passages they cite.
+
+A generated sentence is kept only if one span of its cited passages (a sentence, or two
+adjacent ones, as indexed) holds most of its content words, is close to it in embedding space,
+and contains every number, date, name and quotation it states. The span is what gets cited,
+so a kept sentence carries a verbatim quote exactly like an extractive answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from rag.answer import SentenceIdf, format_date
+from rag.chunking import Sentence
+from rag.config import VerifySettings
+from rag.documents import DocMeta, meta_text
+from rag.embedding import Vectors
+from rag.store import IndexData
+from rag.text import normalise, terms
+
+Embed = Callable[[Sequence[str]], Vectors]
+
+# [1], [1, 2], [1-3], [Source 2]: what the prompt asks for, and what models write instead.
+MARKER_RE = re.compile(
+    r"\[\s*(?:sources?\s*)?(\d{1,3}(?:\s*(?:,|;|-|–|and)\s*(?:sources?\s*)?\d{1,3})*)\s*\]",
+    re.IGNORECASE,
+)
+_MARKER_AFTER = re.compile(
+    r"[ \t]*\n?[ \t]*\[\s*(?:sources?\s*)?\d{1,3}(?:\s*(?:,|;|-|–|and)\s*(?:sources?\s*)?"
+    r"\d{1,3})*\s*\]",
+    re.IGNORECASE,
+)
+_TERMINAL = re.compile(r"[.!?…]+[\"'”’)]*|\n")
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr st no vs etc e.g i.e gen col lt prof inc ltd co corp approx art jan feb mar "
+    "apr jun jul aug sep sept oct nov dec fig cf al".split()
+)
+_INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?|[A-Z]")
+
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80"}
+_NUMBER_RE = re.compile(
+    r"(?<![\w.])\d+(?:[.,]\d+)*(?:st|nd|rd|th)?(?![\w])|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b",
+    re.IGNORECASE,
+)
+_MONTHS = (
+    "january february march april may june july august september october november december"
+).split()
+_NAME_RE = re.compile(r"\b[A-Z][\w’'-]*")
+# Capitalised words a model uses for the prompt's own furniture, not names from a source.
+_NOT_NAMES = frozenset(
+    "I Source Sources Document Documents Question Answer According The A An It This That".split()
+)
+_PAREN_RE = re.compile(r"\([^()]*\d[^()]*\)")
+_QUOTE_RE = re.compile(r"[\"“]([^\"“”]{3,}?)[\"”]")
+_NEGATION_RE = re.compile(r"\b(?:not|no|never|neither|nor|none|cannot|without)\b|n[’']t\b", re.I)
+_ABSTAIN_RE = re.compile(
+    r"\b(?:documents?|sources?|texts?)\b[^.]{0,30}\b(?:do(?:es)?\s*n[o’']t|do(?:es)? not|"
+    r"never)\s+(?:say|state|mention|answer|contain|specify)",
+    re.I,
+)
+# Words a model adds to attribute a claim; they are not part of what the source must state.
+_REPORTING = frozenset(
+    terms(
+        "source sources document documents article report reports reported state states stated "
+        "note notes noted write writes wrote written mention mentions mentioned describe "
+        "describes described explain explains explained claim claims claimed argue argues "
+        "argued piece opinion author authors analysis publish published per accord accords "
+        "point points pointed add adds added suggest suggests suggested indicate indicates "
+        "indicated highlight highlights highlighted emphasise emphasises emphasized "
+        "emphasizes stress stresses stressed believe believes observe observes observed "
+        "outlet outlets publication text"
+    )
+)
+
+
+# -- sentences and markers ----------------------------------------------------------------------
+def _is_abbreviation(text: str, dot: int) -> bool:
+    word = re.search(r"(\S+)$", text[:dot])
+    if word is None:
+        return False
+    token = word.group(1).lstrip("(\"'“‘")
+    return token.lower() in _ABBREVIATIONS or bool(_INITIALS.fullmatch(token))
+
+
+def boundaries(text: str) -> list[int]:
+    """End offsets of the sentences in ``text`` (markers after a full stop stay with it)."""
+    out: list[int] = []
+    last = 0
+    for match in _TERMINAL.finditer(text):
+        if match.group(0) != "\n":
+            if match.group(0).startswith(".") and _is_abbreviation(text, match.start()):
+                continue
+        end = match.end()
+        while (marker := _MARKER_AFTER.match(text, end)) is not None:
+            end = marker.end()
+        if match.group(0) != "\n" and end < len(text) and not text[end].isspace():
+            continue  # "5.5", "U.S.-led", "e.g.x": not an end
+        if end <= last or not text[last:end].strip():
+            continue
+        out.append(end)
+        last = end
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a generated answer, markers included, whitespace trimmed."""
+    out, start = [], 0
+    for end in [*boundaries(text), len(text)]:
+        piece = text[start:end].strip()
+        if piece:
+            out.append(piece)
+        start = end
+    return out
+
+
+class SentenceBuffer:
+    """Turns a stream of text pieces into complete sentences as soon as each one ends."""
+
+    def __init__(self) -> None:
+        self._text = ""
+
+    def feed(self, piece: str) -> list[str]:
+        """Add a piece; return the sentences it completed."""
+        self._text += piece
+        done: list[str] = []
+        start = 0
+        for end in boundaries(self._text):
+            rest = self._text[end:].lstrip()
+            # A sentence is complete once something other than a marker follows it.
+            if not rest or rest.startswith("["):
+                break
+            sentence = self._text[start:end].strip()
+            if sentence:
+                done.append(sentence)
+            start = end
+        self._text = self._text[start:]
+        return done
+
+    def flush(self) -> list[str]:
+        """The sentences left when the stream ends."""
+        rest, self._text = self._text, ""
+        return split_sentences(rest)
+
+
+def parse_markers(sentence: str) -> tuple[str, list[int]]:
+    """The sentence without its [n] markers, and the numbers they name, in order."""
+    numbers: list[int] = []
+    for match in MARKER_RE.finditer(sentence):
+        inner = re.sub(r"(?i)sources?", "", match.group(1))
+        for part in re.split(r"\s*(?:,|;|and)\s*", inner):
+            bounds = [int(x) for x in re.findall(r"\d+", part)]
+            if len(bounds) == 2 and 0 < bounds[1] - bounds[0] <= 10:
+                numbers.extend(range(bounds[0], bounds[1] + 1))
+            else:
+                numbers.extend(bounds)
+    text = MARKER_RE.sub("", sentence)
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    return text, list(dict.fromkeys(numbers))
+
+
+# -- claim features ----------------------------------------------------------------------------
+def numbers_in(text: str) -> set[str]:
+    """Numbers stated in ``text``, normalised ("1,200" -> "1200", "seven" -> "7", "3rd" -> "3")."""
+    out = set()
+    for match in _NUMBER_RE.finditer(text):
+        token = match.group(0).lower()
+        if token in _NUMBER_WORDS:
+            out.add(_NUMBER_WORDS[token])
+            continue
+        token = re.sub(r"(st|nd|rd|th)$", "", token).replace(",", "")
+        if re.fullmatch(r"\d+", token):
+            token = str(int(token))
+        out.add(token)
+    return out
+
+
+def names_in(text: str) -> list[str]:
+    """Capitalised words after the first word: the names a claim mentions."""
+    found = []
+    for match in _NAME_RE.finditer(text):
+        if match.start() == 0 or not text[: match.start()].strip(" \"'“‘(["):
+            continue
+        word = match.group(0).rstrip("’'-")
+        if word in _NOT_NAMES or word.lower() in _MONTHS:
+            continue
+        found.append(word)
+    return found
+
+
+def quotations_in(text: str) -> list[str]:
+    """Quoted passages of three or more words, as normalised word runs."""
+    out = []
+    for match in _QUOTE_RE.finditer(text):
+        words = _words(match.group(1))
+        if len(words.split()) >= 3:
+            out.append(words)
+    return out
+
+
+def _drop_own_dates(claim: str, dates: set[str]) -> str:
+    """Remove "(22 June 2026)" after an outlet's name: the source's own date is attribution."""
+    return _PAREN_RE.sub(lambda m: "" if numbers_in(m.group(0)) <= dates else m.group(0), claim)
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[^\W_]+", normalise(text)))
+
+
+@lru_cache(maxsize=65536)
+def _root(term: str) -> str:
+    for suffix in ("ing", "ed", "es", "s", "er", "ly"):
+        if term.endswith(suffix) and len(term) - len(suffix) >= 3:
+            return term[: -len(suffix)]
+    return term
+
+
+def _matches(term: str, bag: frozenset[str]) -> bool:
+    """Exact, or the same word with another ending ("reopened"/"reopen", "Armenian"/"Armenia")."""
+    if term in bag:
+        return True
+    root = _root(term)
+    for other in bag:
+        if _root(other) == root:
+            return True
+        if len(term) < 5:
+            continue
+        if len(other) < 5 or abs(len(other) - len(term)) > 4:
+            continue
+        k = max(5, min(len(term), len(other)) - 2)
+        if term[:k] == other[:k]:
+            return True
+    return False
+
+
+# -- sources and spans -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    """A passage numbered in the prompt: [n] refers to it."""
+
+    n: int
+    doc_id: str
+    chunk_id: str
+    sentence_ids: tuple[int, ...]
+    text: str
+    meta: DocMeta
+
+
+@dataclass
+class _Span:
+    source: int
+    doc_id: str
+    start: int
+    end: int
+    rows: list[int]
+    section: str
+    text: str
+    words: str
+    bag: frozenset[str]
+    numbers: set[str]
+    negated: bool
+
+
+@dataclass
+class _SourceFacts:
+    attribution: frozenset[str]  # outlet, authors, kind: a claim may add these freely
+    context: frozenset[str]  # title and date: names may come from here, claims may not
+    dates: set[str]  # numbers of the source's date, allowed inside parentheses only
+    spans: list[_Span]
+
+
+@dataclass(frozen=True)
+class SpanRef:
+    """A verbatim span that supports a sentence."""
+
+    source: int
+    doc_id: str
+    start: int
+    end: int
+    section: str
+
+
+@dataclass
+class Check:
+    """The verdict on one generated sentence."""
+
+    claim: str  # the sentence without markers
+    cited: list[int]  # valid source numbers it cited
+    ignored: list[int]  # markers that named no source
+    supported: bool
+    spans: list[SpanRef] = field(default_factory=list)
+    lexical: float = 0.0
+    similarity: float = 0.0
+    reason: str | None = None
+
+
+@dataclass
+class _Score:
+    spans: list[_Span]
+    lexical: float
+    similarity: float
+    problems: list[str]
+
+    @property
+    def value(self) -> float:
+        return 0.5 * self.lexical + 0.5 * self.similarity - 0.5 * len(self.problems)
+
+
+class Verifier:
+    """Checks sentences against a fixed set of numbered sources."""
+
+    def __init__(
+        self,
+        data: IndexData,
+        idf: SentenceIdf,
+        embed: Embed,
+        sources: Sequence[Source],
+        settings: VerifySettings,
+    ) -> None:
+        self.data = data
+        self.idf = idf
+        self.embed = embed
+        self.sources = list(sources)
+        self.settings = settings
+        self._facts = {s.n: self._source_facts(s) for s in self.sources}
+
+    def _source_facts(self, source: Source) -> _SourceFacts:
+        meta = source.meta
+        when = f"{format_date(meta)} {meta.date}" if meta.date else ""
+        doc = self.data.documents[source.doc_id]
+        sents = [self.idf.by_id[i] for i in source.sentence_ids if i in self.idf.by_id]
+        spans = []
+        for i, first in enumerate(sents):
+            spans.append(self._span(source.n, doc.text, [first]))
+            if i + 1 < len(sents) and sents[i + 1].sent_id == first.sent_id + 1:
+                spans.append(self._span(source.n, doc.text, [first, sents[i + 1]]))
+        attribution = frozenset(terms(" ".join([meta.publisher, *meta.authors, meta.kind])))
+        return _SourceFacts(
+            attribution,
+            frozenset(terms(f"{meta_text(meta)} {when}")),
+            numbers_in(when.replace("-", " ")),
+            spans,
+        )
+
+    def _span(self, n: int, doc_text: str, group: list[Sentence]) -> _Span:
+        start, end = group[0].start, group[-1].end
+        text = doc_text[start:end]
+        return _Span(
+            source=n,
+            doc_id=group[0].doc_id,
+            start=start,
+            end=end,
+            rows=[self.idf.row_of[s.sent_id] for s in group],
+            section=group[0].section,
+            text=text,
+            words=_words(text),
+            bag=frozenset(terms(text)),
+            numbers=numbers_in(text),
+            negated=bool(_NEGATION_RE.search(text)),
+        )
+
+    def check(self, sentence: str) -> Check:
+        """Whether the cited sources support ``sentence``, and with which span."""
+        claim, markers = parse_markers(sentence)
+        valid = [n for n in markers if n in self._facts]
+        ignored = [n for n in markers if n not in self._facts]
+        verdict = Check(claim, valid, ignored, supported=False)
+        early = self._early_reason(claim, valid)
+        if early:
+            verdict.reason = early
+            return verdict
+        vec = self.embed([claim])[0].reshape(-1)
+        candidates = valid or [s.n for s in self.sources]
+        best_per_source: list[_Score] = []
+        for n in candidates:
+            scores = [self._score(claim, vec, [span], n) for span in self._facts[n].spans]
+            if scores:
+                best_per_source.append(max(scores, key=self._rank))
+        passing = [s for s in best_per_source if self._passes(s)]
+        if not valid and passing:
+            passing = [max(passing, key=lambda s: s.value)]  # uncited: the one best source
+        if not passing and len(valid) > 1:
+            # One sentence may combine what two cited sources say.
+            spans = [s.spans[0] for s in best_per_source]
+            union = self._score(claim, vec, spans, None)
+            if self._passes(union):
+                passing = [union]
+        if passing:
+            verdict.supported = True
+            verdict.spans = [
+                SpanRef(sp.source, sp.doc_id, sp.start, sp.end, sp.section)
+                for s in passing
+                for sp in s.spans
+            ]
+            verdict.lexical = round(max(s.lexical for s in passing), 4)
+            verdict.similarity = round(max(s.similarity for s in passing), 4)
+            return verdict
+        if not best_per_source:
+            verdict.reason = "the cited sources have no checkable sentence"
+            return verdict
+        best = max(best_per_source, key=self._rank)
+        verdict.lexical = round(best.lexical, 4)
+        verdict.similarity = round(best.similarity, 4)
+        verdict.reason = "; ".join(self._problems(best)) or "not supported"
+        if valid:
+            verdict.reason = f"not supported by source {', '.join(map(str, valid))}: " + (
+                verdict.reason
+            )
+        return verdict
+
+    def _early_reason(self, claim: str, valid: list[int]) -> str | None:
+        if _ABSTAIN_RE.search(claim):
+            return "says the documents don't answer"
+        if claim.rstrip("\"'”’)").endswith("?"):
+            return "a question, not a statement"
+        if len(claim.split()) < 3:
+            return "too short to check"
+        if not valid and self.settings.require_citation:
+            return "cites no source"
+        if not self.sources:
+            return "no sources"
+        return None
+
+    def _score(self, claim: str, vec: Vectors, spans: list[_Span], n: int | None) -> _Score:
+        facts = [self._facts[s.source] for s in spans] if n is None else [self._facts[n]]
+        attribution = frozenset().union(*(f.attribution for f in facts))
+        dates = set().union(*(f.dates for f in facts))
+        bag = frozenset().union(*(s.bag for s in spans))
+        allowed = bag | attribution | frozenset().union(*(f.context for f in facts))
+        claim = _drop_own_dates(claim, dates)
+        content = [
+            t for t in dict.fromkeys(terms(claim)) if t not in _REPORTING and t not in attribution
+        ]
+        problems: list[str] = []
+        if content:
+            total = sum(self.idf.weight(t) for t in content)
+            found = sum(self.idf.weight(t) for t in content if _matches(t, bag))
+            lexical = found / total
+        else:
+            lexical = 0.0
+            problems.append("it states nothing beyond the attribution")
+        missing_numbers = sorted(numbers_in(claim) - set().union(*(s.numbers for s in spans)))
+        if missing_numbers:
+            problems.append(f"numbers not in the source: {', '.join(missing_numbers)}")
+        missing_names = [
+            name
+            for name in dict.fromkeys(names_in(claim))
+            if not all(_matches(t, allowed) for t in terms(name))
+        ]
+        if missing_names:
+            problems.append(f"names not in the source: {', '.join(missing_names)}")
+        words = " ".join(s.words for s in spans)
+        if any(q not in words for q in quotations_in(claim)):
+            problems.append("a quotation that is not in the source")
+        if _NEGATION_RE.search(claim) and not any(s.negated for s in spans):
+            problems.append("a negation the source does not state")
+        rows = [r for s in spans for r in s.rows]
+        sims = self.data.sentence_vectors[rows] @ vec
+        similarity = float(np.max(sims)) if len(rows) else 0.0
+        if len(rows) > 1:
+            joint = self.data.sentence_vectors[rows].sum(axis=0)
+            norm = float(np.linalg.norm(joint))
+            if norm:
+                similarity = max(similarity, float(joint @ vec) / norm)
+        return _Score(spans, lexical, similarity, problems)
+
+    def _passes(self, score: _Score) -> bool:
+        return (
+            not score.problems
+            and score.lexical >= self.settings.min_lexical
+            and score.similarity >= self.settings.min_similarity
+        )
+
+    def _rank(self, score: _Score) -> tuple[bool, float, int]:
+        # Passing spans first, then the best score, then the shorter span (a tighter quote).
+        return (self._passes(score), score.value, -sum(s.end - s.start for s in score.spans))
+
+    def _problems(self, score: _Score) -> list[str]:
+        out = list(score.problems)
+        if score.lexical < self.settings.min_lexical and score.lexical > 0:
+            out.append(f"only {score.lexical:.0%} of its content words are in the source")
+        elif score.lexical == 0 and not score.problems:
+            out.append("none of its content words are in the source")
+        if score.similarity < self.settings.min_similarity:
+            out.append(f"similarity {score.similarity:.2f} is below {self.settings.min_similarity}")
+        return out
+
+
+def numbered_sources(
+    passages: Iterable[tuple[str, str]], data: IndexData, limit: int, max_chars: int
+) -> list[Source]:
+    """Sources [1..n] from (doc_id, chunk_id) pairs of the retrieved passages, best first."""
+    chunks = {c.chunk_id: c for c in data.chunks}
+    out: list[Source] = []
+    for doc_id, chunk_id in passages:
+        chunk = chunks.get(chunk_id)
+        if chunk is None or doc_id not in data.documents or len(out) >= limit:
+            continue
+        text = chunk.text if len(chunk.text) <= max_chars else chunk.text[:max_chars] + " …"
+        out.append(
+            Source(
+                len(out) + 1,
+                doc_id,
+                chunk_id,
+                chunk.sentence_ids,
+                text,
+                data.documents[doc_id].meta,
+            )
+        )
+    return out
