@@ -160,7 +160,10 @@ def test_write_auth(client: TestClient) -> None:
     )
     assert wrong.status_code == 403
     assert client.delete("/documents/harbor_bridge.txt").status_code == 401
-    assert client.delete("/documents/harbor_bridge.txt", headers={"Authorization": "x"}).status_code == 401
+    assert (
+        client.delete("/documents/harbor_bridge.txt", headers={"Authorization": "x"}).status_code
+        == 401
+    )
     assert client.get("/documents").status_code == 200  # reads stay open
 
 
@@ -211,7 +214,10 @@ def test_concurrent_asks_during_uploads_never_fail(client: TestClient) -> None:
         t.start()
     try:
         for i in range(3):
-            doc = {"doc_id": f"note{i}.txt", "text": f"Note number {i} says the ferry runs daily.\n"}
+            doc = {
+                "doc_id": f"note{i}.txt",
+                "text": f"Note number {i} says the ferry runs daily.\n",
+            }
             assert client.post("/documents", json=doc, headers=AUTH).status_code == 201
             assert client.delete(f"/documents/note{i}.txt", headers=AUTH).status_code == 200
     finally:
