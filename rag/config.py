@@ -23,6 +23,9 @@ class PathSettings(_Group):
     embedding_cache: Path | None = Field(
         None, description="SQLite embedding cache; default <index_dir>/embeddings.sqlite."
     )
+    reload_interval_s: float = Field(
+        1.0, ge=0.0, description="How often to look for a newer index version (0 = never)."
+    )
     sources_file: str = Field(
         "sources.json", description="Metadata file looked up beside the ingested documents."
     )

@@ -61,6 +61,8 @@ class Pipeline:
         self._loaded: _Loaded | None = None
         self._write_lock = threading.Lock()
         self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._seen_pointer: str | None = None
+        self._checked_at = 0.0
         self.analyze: conversation.Analyzer = conversation.spacy_phrases
         # Writes the answer: extractive by default, or a model whose sentences are verified.
         self.generator: generate.Generator = generate.make_generator(settings.generator)
@@ -98,10 +100,28 @@ class Pipeline:
         """The live index, loading it from disk on first use."""
         loaded = self._loaded
         if loaded is None:
+            self._seen_pointer = self.store.current_name()
             self._activate(self.store.load(self._params()))
             loaded = self._loaded
             assert loaded is not None
+        elif self._pointer_changed():
+            # Another process (CLI, a second replica) published a new version: pick it up.
+            with self._write_lock:
+                self._seen_pointer = self.store.current_name()
+                self._activate(self.store.load(self._params()))
+            loaded = self._loaded
+            assert loaded is not None
         return loaded
+
+    def _pointer_changed(self) -> bool:
+        interval = self.settings.paths.reload_interval_s
+        now = time.monotonic()
+        if interval <= 0 or now - self._checked_at < interval:
+            return False
+        self._checked_at = now
+        if self._write_lock.locked():  # our own update is in flight; it activates itself
+            return False
+        return self.store.current_name() != self._seen_pointer
 
     def load(self) -> None:
         """Load models and the index now (the service calls this at start-up)."""
@@ -127,7 +147,7 @@ class Pipeline:
             except Exception:  # noqa: BLE001 - a bad old index only means no reuse
                 previous = None
         data = build_index(docs, self.settings, self.embedder, self.splitter, previous, progress)
-        self.store.save(data)
+        self._seen_pointer = self.store.save(data)
         self._activate(data)
         return data
 

@@ -106,9 +106,7 @@ def test_rewrite_is_pure_given_an_analyzer() -> None:
         return (Phrase("Harbor Bridge", "FAC", i, i + 13),) if i >= 0 else ()
 
     history = _history("How many cables does the Harbor Bridge have?")
-    assert rewrite("When was it built?", history, fake) == (
-        "When was it built (Harbor Bridge)?"
-    )
+    assert rewrite("When was it built?", history, fake) == ("When was it built (Harbor Bridge)?")
 
 
 def test_history_limits() -> None:

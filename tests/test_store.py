@@ -110,3 +110,18 @@ def test_adding_and_removing_a_document_embeds_only_that_document(tmp_path: Path
     assert data.faiss_index.ntotal == len(data.chunks)
     hits = pipeline.search("River Park parking garage").results
     assert all(h.doc_id != "river_park.md" for h in hits)
+
+
+def test_a_second_process_sees_new_versions(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "idx", DATA, embedding={"model": "hash"}).with_overrides(
+        {"paths.reload_interval_s": "0.01"}
+    )
+    writer = Pipeline(settings)
+    writer.ingest([DATA / "harbor_bridge.txt"])
+    reader = Pipeline(settings)
+    assert set(reader.loaded.data.documents) == {"harbor_bridge.txt"}
+    writer.add_document(load_documents([DATA])[1])
+    import time
+
+    time.sleep(0.02)
+    assert set(reader.loaded.data.documents) == {"harbor_bridge.txt", "river_park.md"}

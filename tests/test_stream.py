@@ -46,9 +46,9 @@ def test_events_come_in_order_and_add_up_to_the_ask_body(client: TestClient) -> 
     n_citations = names.count("citation")
     assert names[0] == "retrieval" and names[-1] == "done"
     assert n_citations >= 1 and names.count("delta") >= 2
-    assert names == ["retrieval"] + ["delta"] * names.count("delta") + ["citation"] * n_citations + [
-        "done"
-    ]
+    assert names == ["retrieval"] + ["delta"] * names.count("delta") + [
+        "citation"
+    ] * n_citations + ["done"]
     done = events[-1][1]
     assert not done["abstained"] and "312" in done["answer"]
     assert "".join(data["text"] for name, data in events if name == "delta") == done["answer"]
@@ -193,7 +193,7 @@ def test_follow_ups_are_rewritten_and_cite_the_right_document(
     assert rewritten and all(name in rewritten for name in carried), rewritten
     assert not body["abstained"]
     cited = {c["doc_id"] for c in body["citations"]}
-    assert cited and cited <= docs | cited and cited & docs, cited
+    assert cited & docs, cited
     assert body["citations"][0]["doc_id"] in docs
     assert events[0][1]["rewritten_question"] == rewritten
     assert _without_timings(events[-1][1]) == _without_timings(body)
