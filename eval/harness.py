@@ -164,6 +164,11 @@ class Result:
             "citations": [c.model_dump() for c in self.response.citations],
             "latency_ms": round(self.latency_ms, 2),
             "timings_ms": self.response.timings_ms,
+            "generator": self.response.generator,
+            "generated_sentences": self.response.generated_sentences,
+            "dropped_sentences": self.response.dropped_sentences,
+            "fallback": self.response.fallback,
+            "sentences": [s.model_dump() for s in self.response.sentences],
         }
 
 
@@ -265,6 +270,18 @@ def metrics(results: list[Result]) -> dict[str, float]:
     out["answer_accuracy_temporal"] = (
         sum(r.correct for r in temporal) / len(temporal) if temporal else 0.0
     )
+    # Generative runs: how many answers the model wrote, and what verification removed.
+    generated = sum(r.response.generated_sentences for r in results)
+    dropped = sum(r.response.dropped_sentences for r in results)
+    out["generated_answers"] = (
+        sum(1 for r in answered if r.response.generator != "extractive") / len(answered)
+        if answered
+        else 0.0
+    )
+    out["generator_fallbacks"] = float(sum(1 for r in results if r.response.fallback))
+    out["generated_sentences"] = float(generated)
+    out["dropped_sentences"] = float(dropped)
+    out["dropped_sentence_share"] = dropped / generated if generated else 0.0
     latencies = [r.latency_ms for r in results]
     out["latency_ms_p50"] = _pct(latencies, 0.5)
     out["latency_ms_p95"] = _pct(latencies, 0.95)
@@ -474,7 +491,7 @@ def run_cli(
     if calibrate:
         never = variants[first].with_overrides({"answer.abstain_threshold": "-100"})
         _, open_results = evaluate(never, qs, embedders[variants[first].embedding.model])
-        curve = calibration(open_results, [x / 100 for x in range(20, 81, 2)])
+        curve = calibration(open_results, [x / 100 for x in range(0, 81, 2)])
         best = max(curve, key=lambda row: (row["decision_accuracy"], row["abstention_f1"]))
         table = Table(title="abstention calibration (run without abstaining)")
         for key in curve[0]:

@@ -20,7 +20,7 @@ from rag.embedding import Vectors
 from rag.retrieve import Hit
 from rag.schemas import Citation
 from rag.store import IndexData
-from rag.text import normalise, terms
+from rag.text import normalise, stem, terms
 
 ABSTAIN_TEXT = "The documents don't say."
 
@@ -110,6 +110,7 @@ class QuestionProfile:
     text: str = ""  # the question, normalised: an answer must add something not already here
     recency: bool = False  # "latest", "currently", "still": prefer the newest sources
     about_author: bool = False  # "who wrote ...": bylines and author notes are the evidence
+    counted: str | None = None  # "how many <prisoners>": the count must stand next to it
 
 
 def profile_question(question: str) -> QuestionProfile:
@@ -135,7 +136,48 @@ def profile_question(question: str) -> QuestionProfile:
         normalise(question),
         recency,
         bool(_AUTHOR_RE.search(question)),
+        _counted_noun(question),
     )
+
+
+_COUNT_RE = re.compile(r"\bhow many\s+((?:[^\W\d_]+[\s-]+){0,3}[^\W\d_]+)", re.I)
+_COUNT_STOP = frozenset(
+    "are were was is did do does have has had will would can could long wide large in on of "
+    "at by for from to".split()
+)
+
+
+def _counted_noun(question: str) -> str | None:
+    """The head noun of "how many X ..." (stemmed), if the question counts something.
+
+    English noun phrases end in their head ("Armenian prisoners"); the phrase ends at a
+    function word or a past-tense verb ("people fled", "soldiers killed").
+    """
+    match = _COUNT_RE.search(question)
+    if not match:
+        return None
+    words: list[str] = []
+    for word in re.split(r"[\s-]+", match.group(1).lower()):
+        if word in _COUNT_STOP or (words and word.endswith("ed")):
+            break
+        words.append(word)
+    return stem(words[-1]) if words else None
+
+
+def _count_near_noun(text: str, profile: QuestionProfile, window: int = 5) -> bool:
+    """A number not taken from the question stands within ``window`` words of the counted noun.
+
+    "How many prisoners were released?" is not answered by a sentence about prisoners that
+    only happens to hold some other number.
+    """
+    tokens = re.findall(r"[$€£]?\d[\d,.]*|[^\W\d_]+", text)
+    nouns = [i for i, tok in enumerate(tokens) if stem(tok.lower()) == profile.counted]
+    numbers = [
+        i
+        for i, tok in enumerate(tokens)
+        if _NUMBER_RE.fullmatch(tok) and not _in_question(tok, profile)
+    ]
+    return any(abs(n - k) <= window for n in nouns for k in numbers)
 
 
 class SentenceIdf:
@@ -191,6 +233,8 @@ def _type_ok(sentence: Sentence, text: str, profile: QuestionProfile) -> bool:
     """
     if not profile.expected:
         return True
+    if profile.counted:
+        return _count_near_noun(text, profile)
     for label, ent in sentence.entities:
         if label in profile.expected and not _in_question(ent, profile):
             return True

@@ -180,11 +180,16 @@ def serve(
     if local_only:
         overrides["service.local_only"] = "true"
     settings = _settings().with_overrides(overrides) if overrides else _settings()
+    from service.observability import configure_logging
+
+    configure_logging(settings)  # text or JSON (service.log_json), with request ids
     uvicorn.run(
         create_app(settings),
         host=host or settings.service.host,
         port=port or settings.service.port,
         log_level="info",
+        log_config=None,  # keep the handler set up above
+        access_log=False,  # the service logs its own access lines, with request ids
     )
 
 

@@ -6,6 +6,7 @@ Environment variables use the prefix ``RAG_`` and ``__`` between groups, e.g.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,6 +72,32 @@ class RetrievalSettings(_Group):
     max_per_doc: int = Field(0, ge=0, description="Cap passages per document (0 = no cap).")
 
 
+class VectorStoreSettings(_Group):
+    backend: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="Where unfiltered dense search runs: faiss (in process, from the index "
+        "version) or milvus (one collection shared by several service processes).",
+    )
+    exact_below: int = Field(
+        50_000, ge=0, description="Collections smaller than this get an exact FAISS index."
+    )
+    ann: Literal["hnsw_sq8", "ivf_sq8"] = Field(
+        "hnsw_sq8", description="Approximate FAISS index for larger collections (8-bit codes)."
+    )
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree (FAISS and Milvus).")
+    hnsw_ef_construction: int = Field(64, ge=8, description="HNSW build-time beam width.")
+    hnsw_ef_search: int = Field(64, ge=8, description="HNSW search beam width (recall/speed).")
+    ivf_lists: int = Field(0, ge=0, description="IVF cells (0 = 4*sqrt(n)).")
+    ivf_probes: int = Field(32, ge=1, description="IVF cells visited per query.")
+    milvus_uri: str = Field(
+        "", description="Milvus server, e.g. http://127.0.0.1:19530 (or a milvus-lite *.db path "
+        "for a single process)."
+    )
+    milvus_collection: str = Field("rag_chunks", description="Collection of chunk vectors.")
+    milvus_token: SecretStr | None = Field(None, description="Milvus credentials, if any.")
+    milvus_timeout_s: float = Field(10.0, gt=0, description="Per Milvus call.")
+
+
 class AnswerSettings(_Group):
     max_sentences: int = Field(3, ge=1, le=10, description="Sentences in an extractive answer.")
     passages_considered: int = Field(8, ge=1, le=50, description="Passages mined for sentences.")
@@ -78,9 +105,10 @@ class AnswerSettings(_Group):
         0.8, ge=0.0, le=1.0, description="Keep sentences scoring at least this share of the best."
     )
     abstain_threshold: float = Field(
-        0.34,
+        0.18,
         description="Abstain when the best answering sentence scores below this; calibrated "
-        "with `rag eval --calibrate` (best abstention F1 on eval/questions/seeds.jsonl).",
+        "with `rag eval --calibrate`: the middle of the plateau of best decision accuracy "
+        "(0.14-0.22) on eval/questions/seeds.jsonl.",
     )
     min_sentence_words: int = Field(6, ge=1)
     temporal: bool = Field(
@@ -122,12 +150,57 @@ class ServiceSettings(_Group):
         8000, ge=1, description="Limit on the answer (and question) stored with feedback."
     )
     max_comment_chars: int = Field(2000, ge=0, description="Limit on a feedback comment.")
+    log_json: bool = Field(
+        False, description="Log one JSON object per line (with request_id) instead of text."
+    )
 
     @field_validator("cors_origins")
     @classmethod
     def _bare_origins(cls, value: list[str]) -> list[str]:
         # Browsers send "https://host[:port]" with no path; "https://host/" would never match.
         return [v.rstrip("/") for v in value]
+
+
+_RATE_RE = re.compile(
+    r"^\s*\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day|month|year)s?\s*"
+    r"([;,]\s*\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day|month|year)s?\s*)*$",
+    re.IGNORECASE,
+)
+
+
+class LimitSettings(_Group):
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body except document uploads (service.max_upload_bytes); "
+        "larger: 413 before the body is read.",
+    )
+    rate_limit: str = Field(
+        "60/minute",
+        description="Per-client limit on the rate_limit_paths, in the `limits` notation "
+        "('60/minute', '5/second;100/hour'); empty = no limit. Over it: 429 with Retry-After.",
+    )
+    rate_limit_paths: list[str] = Field(
+        default_factory=lambda: ["/ask", "/v1/chat/completions"],
+        description="Path prefixes whose POSTs count against rate_limit (/ask covers /ask/stream).",
+    )
+    request_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="Longest a request on timeout_paths may take (keep it above "
+        "generator.timeout_s); then 504, or a stream ends with an error event.",
+    )
+    timeout_paths: list[str] = Field(
+        default_factory=lambda: ["/ask", "/search", "/v1/chat/completions"],
+        description="Path prefixes bounded by request_timeout_s.",
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_syntax(cls, value: str) -> str:
+        if value.strip() and not _RATE_RE.match(value):
+            raise ValueError(f"rate_limit {value!r} is not like '60/minute' or '5/second;100/hour'")
+        return value.strip()
 
 
 class VerifySettings(_Group):
@@ -147,6 +220,12 @@ class VerifySettings(_Group):
     )
     min_similarity: float = Field(
         0.45, ge=-1.0, le=1.0, description="Embedding cosine between a sentence and its span."
+    )
+    max_new_terms: int = Field(
+        0,
+        ge=0,
+        description="Content words a sentence may use that its span lacks and that are rare "
+        "in the collection (in under 2% of its sentences, or unseen).",
     )
     require_citation: bool = Field(
         False,
@@ -177,7 +256,9 @@ class GeneratorSettings(_Group):
     max_sources: int = Field(5, ge=1, le=20, description="Passages numbered in the prompt.")
     max_source_chars: int = Field(1500, ge=100, description="Longer passages are cut.")
     context_tokens: int = Field(4096, ge=512, description="kind=llama-cpp: the context window.")
-    threads: int | None = Field(None, ge=1, description="kind=llama-cpp: CPU threads.")
+    threads: int | None = Field(
+        None, ge=1, description="kind=llama-cpp: CPU threads (default: all cores)."
+    )
     verify: VerifySettings = VerifySettings()
 
     @model_validator(mode="after")
@@ -205,9 +286,11 @@ class Settings(BaseSettings):
     chunking: ChunkSettings = ChunkSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    vector_store: VectorStoreSettings = VectorStoreSettings()
     answer: AnswerSettings = AnswerSettings()
     service: ServiceSettings = ServiceSettings()
     generator: GeneratorSettings = GeneratorSettings()
+    limits: LimitSettings = LimitSettings()
     api_token: SecretStr | None = Field(
         None, description="Bearer token for operator endpoints (GET /feedback); RAG_API_TOKEN."
     )

@@ -21,6 +21,10 @@ class UnsupportedFormat(InvalidInput):
     """A file type no loader handles (maps to 415)."""
 
 
+class PayloadTooLarge(InvalidInput):
+    """An upload or body over its configured size limit (maps to 413)."""
+
+
 class Conflict(RagError):
     """The request clashes with the collection, e.g. a duplicate upload (maps to 409)."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -136,7 +137,7 @@ class LlamaCppChat:
             self._llm = Llama(
                 model_path=str(self.path),
                 n_ctx=self.settings.context_tokens,
-                n_threads=self.settings.threads,
+                n_threads=self.settings.threads or os.cpu_count(),
                 verbose=False,
             )
         return self._llm

@@ -12,6 +12,7 @@ from rag.config import Settings
 from rag.documents import Document
 from rag.embedding import Embedder, Vectors
 from rag.store import IndexData
+from rag.vectorstore import build_faiss_index
 
 # Bump when cleaning, sentence splitting or chunking rules change: old indexes are rebuilt.
 PIPELINE_VERSION = 2
@@ -101,13 +102,15 @@ def build_index(
         if progress:
             progress(doc.doc_id, len(doc_chunks))
     dim = embedder.dim
+    chunk_vectors = np.concatenate(chunk_rows) if chunk_rows else np.zeros((0, dim), np.float32)
     return IndexData(
         params=params,
         documents=docs,
         chunks=chunks,
         sentences=sentences,
-        chunk_vectors=np.concatenate(chunk_rows) if chunk_rows else np.zeros((0, dim), np.float32),
+        chunk_vectors=chunk_vectors,
         sentence_vectors=(
             np.concatenate(sentence_rows) if sentence_rows else np.zeros((0, dim), np.float32)
         ),
+        faiss_index=build_faiss_index(chunk_vectors, settings.vector_store),
     )

@@ -35,6 +35,7 @@ from rag.schemas import (
     SearchResult,
 )
 from rag.store import IndexData, IndexStore
+from rag.vectorstore import VectorStore, make_vector_store
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Pipeline:
     ) -> None:
         self.settings = settings
         self.store = IndexStore(settings.paths.index_dir, cache_path=settings.paths.embedding_cache)
+        # Unfiltered dense search: FAISS from the index version, or a shared Milvus collection.
+        self.vector_store: VectorStore = make_vector_store(settings.vector_store)
         self._raw_embedder = embedder
         self._embedder: CachedEmbedder | None = None
         self._splitter = splitter
@@ -91,9 +94,8 @@ class Pipeline:
     def _activate(self, data: IndexData) -> None:
         # Build the new searchers fully, then swap one reference: queries in flight keep the
         # object they started with.
-        self._loaded = _Loaded(
-            data, Retriever(data, self.settings.retrieval), ans.SentenceIdf(data)
-        )
+        retriever = Retriever(data, self.settings.retrieval, self.vector_store.searcher(data))
+        self._loaded = _Loaded(data, retriever, ans.SentenceIdf(data))
 
     @property
     def loaded(self) -> _Loaded:
@@ -147,7 +149,11 @@ class Pipeline:
             except Exception:  # noqa: BLE001 - a bad old index only means no reuse
                 previous = None
         data = build_index(docs, self.settings, self.embedder, self.splitter, previous, progress)
+        # A shared vector store gets the new vectors before CURRENT names the version, and
+        # drops the unused ones only after: readers on either version always find theirs.
+        self.vector_store.prepare(data)
         self._seen_pointer = self.store.save(data)
+        self.vector_store.commit(data)
         self._activate(data)
         return data
 
@@ -241,7 +247,7 @@ class Pipeline:
         qvec = self.embed_query(query)
         t1 = time.perf_counter()
         k = max(top_k or self.settings.retrieval.top_k, self.settings.answer.passages_considered)
-        hits = loaded.retriever.search(query, qvec, k, _mask(loaded.data, filters))
+        hits = loaded.retriever.search(query, qvec, k, _mask(loaded.data, filters), timings)
         t2 = time.perf_counter()
         timings["embed_query"] = round((t1 - t0) * 1000, 3)
         timings["retrieve"] = round((t2 - t1) * 1000, 3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import bm25s
@@ -14,6 +15,7 @@ from rag.documents import meta_text
 from rag.embedding import Vectors
 from rag.store import IndexData
 from rag.text import terms
+from rag.vectorstore import DenseSearch, FaissSearch
 
 Mask = npt.NDArray[np.bool_]  # one flag per chunk row: may this chunk be returned?
 
@@ -44,17 +46,23 @@ class LexicalIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query``."""
-        if not self.size:
-            return np.zeros(0, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(terms(query)), dtype=np.float32)
+        query_terms = terms(query)
+        # A query of punctuation alone has no terms; bm25s would index into an empty list.
+        if not self.size or not query_terms:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(query_terms), dtype=np.float32)
 
 
 class Retriever:
     """Searches one loaded index."""
 
-    def __init__(self, data: IndexData, settings: RetrievalSettings) -> None:
+    def __init__(
+        self, data: IndexData, settings: RetrievalSettings, dense: DenseSearch | None = None
+    ) -> None:
         self.data = data
         self.settings = settings
+        # Unfiltered dense search: the version's FAISS index, or a shared vector store.
+        self.dense = dense or FaissSearch(data.faiss_index)
         self.lexical = LexicalIndex(data)
         # For the sentence ranking: each chunk's sentence rows, flattened for reduceat.
         row_of = {sent.sent_id: i for i, sent in enumerate(data.sentences)}
@@ -88,8 +96,7 @@ class Retriever:
         self, query_vec: Vectors, depth: int, allowed: Mask | None = None
     ) -> list[tuple[int, float]]:
         """(row, cosine) of the nearest chunks (among ``allowed`` rows, if given)."""
-        n = self.data.faiss_index.ntotal
-        if n == 0:
+        if not self.data.chunks:
             return []
         if allowed is not None:
             # Filtered search is exact over the allowed rows: no ANN recall loss, no over-fetch.
@@ -99,8 +106,7 @@ class Retriever:
             sims = self.data.chunk_vectors[rows] @ query_vec.reshape(-1)
             order = np.argsort(-sims)[:depth]
             return [(int(rows[i]), float(sims[i])) for i in order]
-        scores, found = self.data.faiss_index.search(query_vec.reshape(1, -1), min(depth, n))
-        return [(int(r), float(s)) for r, s in zip(found[0], scores[0], strict=True) if r >= 0]
+        return self.dense.search(query_vec, depth)
 
     def lexical_ranking(
         self, query: str, depth: int, allowed: Mask | None = None
@@ -122,18 +128,26 @@ class Retriever:
         query_vec: Vectors,
         top_k: int | None = None,
         allowed: Mask | None = None,
+        timings: dict[str, float] | None = None,
     ) -> list[Hit]:
-        """Top passages for a query, fused from the rankings (only ``allowed`` rows, if given)."""
+        """Top passages for a query, fused from the rankings (only ``allowed`` rows, if given).
+
+        ``timings`` receives each stage's milliseconds (dense, lexical, sentence, fusion).
+        """
         s = self.settings
         k = top_k or s.top_k
         depth = max(s.candidates, k)
+        t0 = time.perf_counter()
         dense = self.dense_ranking(query_vec, depth, allowed) if s.mode != "lexical" else []
+        t1 = time.perf_counter()
         lexical = self.lexical_ranking(query, depth, allowed) if s.mode != "dense" else []
+        t2 = time.perf_counter()
         sentence = (
             self.sentence_ranking(query_vec, depth, allowed)
             if s.mode != "lexical" and s.sentence_weight > 0
             else []
         )
+        t3 = time.perf_counter()
         fused: dict[int, float] = {}
         for weight, ranking in (
             (s.dense_weight, dense),
@@ -155,4 +169,12 @@ class Retriever:
             hits.append(Hit(chunk, fused[row], dense_scores.get(row), lexical_scores.get(row)))
             if len(hits) >= k:
                 break
+        if timings is not None:
+            t4 = time.perf_counter()
+            for stage, ms in zip(
+                ("dense", "lexical", "sentence", "fusion"),
+                (t1 - t0, t2 - t1, t3 - t2, t4 - t3),
+                strict=True,
+            ):
+                timings[f"retrieve_{stage}"] = round(ms * 1000, 3)
         return hits

@@ -5,6 +5,8 @@ Layout::
     index/CURRENT                 name of the live version (replaced atomically)
     index/versions/<name>/        manifest.json, documents.jsonl, chunks.jsonl,
                                   sentences.jsonl, chunks.faiss, sentences.npy
+                                  (+ chunks.npy, the exact vectors, when
+                                  chunks.faiss is approximate)
     index/embeddings.sqlite       embedding cache keyed by content hash
 
 A version is built in a temporary directory, renamed into place, and only then named in
@@ -31,6 +33,7 @@ from rag.chunking import Chunk, Sentence
 from rag.documents import DocMeta, Document
 from rag.embedding import Vectors
 from rag.errors import IndexMismatch, NotFound
+from rag.vectorstore import build_faiss_index, is_exact
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +73,9 @@ class IndexData:
 
 
 def _flat_index(vectors: Vectors, dim: int) -> Any:
-    # Exact inner-product search: a few thousand chunks search in well under a millisecond.
-    index = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
+    # Exact below vector_store.exact_below chunks (well under a millisecond for thousands);
+    # approximate with 8-bit codes above, where exact search and float32 rows cost too much.
+    return build_faiss_index(np.asarray(vectors, dtype=np.float32).reshape(-1, dim))
 
 
 def _sha_file(path: Path) -> str:
@@ -149,6 +150,12 @@ class IndexStore:
             _write_jsonl(tmp / "sentences.jsonl", [s.to_json() for s in data.sentences])
             faiss.write_index(data.faiss_index, str(tmp / "chunks.faiss"))
             np.save(tmp / "sentences.npy", data.sentence_vectors, allow_pickle=False)
+            files = list(_DATA_FILES)
+            if not is_exact(data.faiss_index):
+                # An approximate index gives back lossy vectors; filtered search and reuse on
+                # rebuild need the exact ones.
+                np.save(tmp / "chunks.npy", data.chunk_vectors, allow_pickle=False)
+                files.append("chunks.npy")
             manifest = {
                 "format_version": FORMAT_VERSION,
                 **data.params,
@@ -156,10 +163,10 @@ class IndexStore:
                 "n_chunks": len(data.chunks),
                 "n_sentences": len(data.sentences),
                 "documents": {d.doc_id: d.sha256 for d in data.documents.values()},
-                "files": {name: _sha_file(tmp / name) for name in _DATA_FILES},
+                "files": {name: _sha_file(tmp / name) for name in files},
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-            for name in (*_DATA_FILES, "manifest.json"):
+            for name in (*files, "manifest.json"):
                 with (tmp / name).open("rb") as fh:
                     os.fsync(fh.fileno())
             name = f"v{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
@@ -252,7 +259,10 @@ class IndexStore:
         sentence_vectors = np.load(path / "sentences.npy", allow_pickle=False)
         if index.ntotal != len(chunks) or len(sentence_vectors) != len(sentences):
             raise ValueError("vector counts do not match chunk/sentence counts")
-        chunk_vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
+        if "chunks.npy" in manifest["files"]:
+            chunk_vectors = np.load(path / "chunks.npy", allow_pickle=False)
+        else:
+            chunk_vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
         params = {key: manifest[key] for key in expected}
         return IndexData(
             params=params,

@@ -8,6 +8,7 @@ so a kept sentence carries a verbatim quote exactly like an extractive answer.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ _MARKER_AFTER = re.compile(
     r"\d{1,3})*\s*\]",
     re.IGNORECASE,
 )
+_BULLET_RE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _TERMINAL = re.compile(r"[.!?…]+[\"'”’)]*|\n")
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr st no vs etc e.g i.e gen col lt prof inc ltd co corp approx art jan feb mar "
@@ -69,6 +71,14 @@ _ABSTAIN_RE = re.compile(
     r"never)\s+(?:say|state|mention|answer|contain|specify)",
     re.I,
 )
+_SPECIFIC_IDF = math.log(1 + 50)
+# An order, not a claim: what an injected instruction looks like when a model repeats it.
+_INSTRUCTION_RE = re.compile(
+    r"^(?:please\s+)?(?:ignore|disregard|forget|reply|respond|say|print|output|repeat|pretend|"
+    r"obey|do not|don't)\b|\b(?:previous|prior|above|earlier|all) instructions\b|"
+    r"\bsystem prompt\b",
+    re.I,
+)
 # Words a model adds to attribute a claim; they are not part of what the source must state.
 _REPORTING = frozenset(
     terms(
@@ -90,6 +100,8 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     if word is None:
         return False
     token = word.group(1).lstrip("(\"'“‘")
+    if token.isdigit() and re.search(r"(?:^|\n)[ \t]*\d{1,2}$", text[:dot]):
+        return True  # "2." numbering a list item
     return token.lower() in _ABBREVIATIONS or bool(_INITIALS.fullmatch(token))
 
 
@@ -165,6 +177,7 @@ def parse_markers(sentence: str) -> tuple[str, list[int]]:
             else:
                 numbers.extend(bounds)
     text = MARKER_RE.sub("", sentence)
+    text = _BULLET_RE.sub("", text)
     text = re.sub(r"\s+([.,;:!?])", r"\1", text)
     text = re.sub(r"\s+", " ", text).strip()
     return text, list(dict.fromkeys(numbers))
@@ -424,6 +437,8 @@ class Verifier:
             return "says the documents don't answer"
         if claim.rstrip("\"'”’)").endswith("?"):
             return "a question, not a statement"
+        if _INSTRUCTION_RE.search(claim):
+            return "an instruction, not a statement"
         if len(claim.split()) < 3:
             return "too short to check"
         if not valid and self.settings.require_citation:
@@ -447,6 +462,11 @@ class Verifier:
             total = sum(self.idf.weight(t) for t in content)
             found = sum(self.idf.weight(t) for t in content if _matches(t, bag))
             lexical = found / total
+            # A word the span lacks is tolerable only if it is common in the collection: a
+            # rare or unseen one ("closed" for "reopened") is usually what makes a claim new.
+            new = [t for t in content if self._specific(t) and not _matches(t, bag)]
+            if len(new) > self.settings.max_new_terms:
+                problems.append(f"words the source does not use: {', '.join(new)}")
         else:
             lexical = 0.0
             problems.append("it states nothing beyond the attribution")
@@ -474,6 +494,10 @@ class Verifier:
             if norm:
                 similarity = max(similarity, float(joint @ vec) / norm)
         return _Score(spans, lexical, similarity, problems)
+
+    def _specific(self, term: str) -> bool:
+        # Unseen, or in fewer than 2% of the collection's sentences (idf = log(1 + n/df)).
+        return term not in self.idf.vocabulary or self.idf.weight(term) > _SPECIFIC_IDF
 
     def _passes(self, score: _Score) -> bool:
         return (

@@ -20,13 +20,14 @@ from rag.errors import (
     IndexMismatch,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     RagError,
     Unauthorized,
     UnsupportedFormat,
 )
 from rag.pipeline import Pipeline
 from rag.schemas import AskResponse, Filters, SearchResponse
-from service import documents, feedback, stream, widget
+from service import documents, feedback, hardening, openai_api, stream, widget
 from service.auth import check_startup
 from service.common import AskRequest, PipelineDep, check_length
 
@@ -83,6 +84,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.feedback = feedback.FeedbackStore(settings.service.data_dir / "feedback.sqlite")
+    # Limits, security headers, request ids and /ready; CORS (added next) wraps them.
+    hardening.install(app, settings)
     # The widget needs no cookies, so credentials stay off and a "*" origin is never paired
     # with them.
     app.add_middleware(
@@ -97,11 +100,14 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     app.include_router(feedback.router)
     app.include_router(widget.router)
     app.include_router(documents.router)
+    app.include_router(openai_api.router)
 
     @app.exception_handler(RagError)
     async def _rag_error(_: Request, exc: RagError) -> JSONResponse:
         if isinstance(exc, UnsupportedFormat):
             return _error(415, str(exc))
+        if isinstance(exc, PayloadTooLarge):
+            return _error(413, str(exc))
         if isinstance(exc, InvalidInput):
             return _error(422, str(exc))
         if isinstance(exc, Conflict):

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.documents import Document, check_doc_id, load_bytes
-from rag.errors import InvalidInput
+from rag.errors import InvalidInput, PayloadTooLarge
 from rag.schemas import DocumentChange, DocumentDetail, DocumentInfo
 from service.auth import require_writer
 from service.common import PipelineDep, SettingsDep
@@ -50,7 +50,7 @@ async def _document_from_request(
     limit = settings.service.max_upload_bytes
     declared = int(request.headers.get("content-length") or 0)
     if declared > limit:
-        raise InvalidInput(f"upload is {declared} bytes; the limit is {limit}")
+        raise PayloadTooLarge(f"upload is {declared} bytes; the limit is {limit}")
     content_type = request.headers.get("content-type", "")
     overrides: dict[str, Any] = {}
     if content_type.startswith("multipart/form-data"):
@@ -78,7 +78,7 @@ async def _document_from_request(
             "with a 'file' field, or application/json with doc_id and text"
         )
     if len(raw) > limit:
-        raise InvalidInput(f"upload is larger than the limit of {limit} bytes")
+        raise PayloadTooLarge(f"upload is larger than the limit of {limit} bytes")
     if not name:
         raise InvalidInput("the upload needs a file name (or doc_id) with an extension")
     check_doc_id(name)

@@ -27,6 +27,8 @@ def make_settings(
         "paths": {"seeds_dir": str(seeds_dir), "index_dir": str(index_dir)},
         # Tests run the service in the explicit local-only mode unless they set a token.
         "service": {"local_only": True},
+        # Tests hammer /ask from one client; the rate limiter has its own tests.
+        "limits": {"rate_limit": ""},
     }
     data.update(groups)
     return Settings.model_validate(data)

@@ -214,3 +214,39 @@ def test_a_second_follow_up_still_knows_the_topic(seed_pipeline: Pipeline) -> No
     # Without the history the same words are about something else.
     alone = seed_pipeline.ask("When was that signed?")
     assert alone.rewritten_question is None
+
+
+TTFT_QUESTIONS = [
+    "When did AzerTelecom and Telecom Armenia sign their agreement?",
+    "What did Armenia and Turkey agree on July 1, 2022?",
+    "Which article of the Azerbaijani constitution does Baku want changed?",
+    "What is a good banana bread recipe?",
+]
+
+
+@pytest.mark.slow
+def test_first_delta_arrives_before_the_answer_is_done_over_http(
+    seed_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    import time
+
+    import httpx
+
+    from tests.live import LiveServer
+
+    settings = with_service(seed_pipeline.settings, data_dir=tmp_path / "data")
+    report = []
+    with LiveServer(create_app(settings, seed_pipeline)) as live, httpx.Client() as http:
+        for question in TTFT_QUESTIONS:
+            seen: dict[str, float] = {}
+            t0 = time.perf_counter()
+            with http.stream("POST", live.url + "/ask/stream", json={"question": question}) as r:
+                assert r.status_code == 200
+                for line in r.iter_lines():
+                    if line.startswith("event: "):
+                        seen.setdefault(line[7:].strip(), (time.perf_counter() - t0) * 1000)
+            assert seen["retrieval"] <= seen["delta"] <= seen["done"]
+            report.append(f"{seen['delta']:7.1f} ms first delta, {seen['done']:7.1f} ms done")
+    # Loopback, model loaded: the first piece of text should come well within a second.
+    print("\n" + "\n".join(report))  # noqa: T201 - shown with `pytest -s`
+    assert all(float(r.split()[0]) < 3000 for r in report), report

@@ -35,11 +35,13 @@
   };
 
   const CSS = `
-    :host { all: initial; display: block; color: #1f2937;
-      font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-      --pc-accent: #1d4ed8; --pc-accent-soft: #eff6ff; --pc-border: #d1d5db; --pc-muted: #4b5563;
-      --pc-focus: #f59e0b; }
+    :host { display: block; --pc-accent: #1d4ed8; --pc-accent-soft: #eff6ff; --pc-border: #d1d5db;
+      --pc-muted: #4b5563; --pc-focus: #f59e0b; }
     :host([hidden]) { display: none; }
+    /* The page's rules beat :host ones, and inherited properties (font, letter-spacing, ...)
+       flow into the shadow tree through the host; resetting this inner element stops them. */
+    .frame { all: initial; display: block; color: #1f2937; text-align: left;
+      font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
     *, *::before, *::after { box-sizing: border-box; }
     [hidden] { display: none !important; }
     button { font: inherit; color: inherit; cursor: pointer; }
@@ -87,7 +89,7 @@
     .related ul { margin: 0; padding-left: 18px; }
     .related li { margin: 0 0 6px; }
     .related .snippet { color: var(--pc-muted); display: block; }
-    .quote { margin-top: 10px; padding: 10px 12px; border: 1px solid #bfdbfe; border-left: 4px solid var(--pc-accent);
+    .quote { white-space: normal; margin: 8px 0 10px; padding: 10px 12px; border: 1px solid #bfdbfe; border-left: 4px solid var(--pc-accent);
       border-radius: 8px; background: var(--pc-accent-soft); }
     .quote .qhead { display: flex; align-items: center; justify-content: space-between; gap: 8px;
       font-size: 12px; font-weight: 700; color: #1e3a8a; text-transform: uppercase; letter-spacing: .03em; }
@@ -189,6 +191,7 @@
       this.uid = `pc${++instances}`;
       this.root = this.attachShadow({ mode: "open" });
       this.messages = [];
+      this.nodes = new WeakMap(); // user message -> its bubble
       this.busy = false;
       this.built = false;
     }
@@ -227,7 +230,7 @@
       this.input = el("textarea", {
         "data-testid": "chat-input", rows: "1", maxlength: "2000",
         "aria-label": "Your question",
-        placeholder: this.getAttribute("placeholder") || "Ask a question about the documents…",
+        placeholder: this.getAttribute("placeholder") || "Ask about the documents…",
         onkeydown: (e) => {
           if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
             e.preventDefault();
@@ -271,7 +274,7 @@
 
     applyMode() {
       const launcher = this.mode === "launcher";
-      this.frame.className = launcher ? "launcher" : "inline";
+      this.frame.className = `frame ${launcher ? "launcher" : "inline"}`;
       this.bubble.hidden = !launcher;
       this.closeButton.hidden = !launcher;
       this.setOpen(launcher ? this.open === true : true, false);
@@ -350,25 +353,34 @@
           text: "Answers quote the documents word for word. Select a numbered marker like [1] to see the quote and its source.",
         }));
       }
-      this.messages.forEach((m, i) => this.log.append(this.renderMessage(m, i)));
-      // Show the latest question with the start of its answer, not the end of a long answer.
-      const users = this.log.querySelectorAll(".user");
-      const last = users[users.length - 1];
-      this.log.scrollTop = last ? last.offsetTop - 8 : 0;
+      for (const m of this.messages) this.log.append(this.renderMessage(m));
+      const users = this.messages.filter((m) => m.role === "user");
+      this.showExchange(users[users.length - 1]);
     }
 
-    renderMessage(m, index) {
+    // Scroll the log (not the page) so the question is at the top and its answer follows.
+    showExchange(user) {
+      const bubble = user && this.nodes.get(user);
+      this.log.scrollTop = bubble ? bubble.offsetTop - 8 : 0;
+    }
+
+    renderMessage(m) {
       if (m.role === "user") {
+        const bubble = el("div", { class: "msg user", text: m.content });
+        this.nodes.set(m, bubble);
         const frag = document.createDocumentFragment();
-        frag.append(el("div", { class: "msg user", text: m.content }));
-        if (m.rewritten) frag.append(el("div", { class: "rewritten", text: `Searched for: ${m.rewritten}` }));
+        frag.append(bubble);
+        if (m.rewritten) frag.append(this.renderRewritten(m.rewritten));
         return frag;
       }
-      if (m.error) return this.renderError(m, index);
-      return this.renderAnswer(m, index);
+      return m.error ? this.renderError(m) : this.renderAnswer(m);
     }
 
-    renderAnswer(m, index) {
+    renderRewritten(text) {
+      return el("div", { class: "rewritten", text: `Searched for: ${text}` });
+    }
+
+    renderAnswer(m) {
       const body = m.body;
       const node = el("article", {
         class: `msg answer${body.abstained ? " abstained" : ""}`, "data-testid": "chat-answer",
@@ -392,7 +404,7 @@
         }
         node.append(el("div", { class: "related" }, el("h3", { text: "Closest passages (they do not answer it)" }), list));
       }
-      node.append(this.renderFeedback(m, index));
+      node.append(this.renderFeedback(m));
       return node;
     }
 
@@ -424,22 +436,23 @@
       }
     }
 
-    renderFeedback(m, index) {
+    renderFeedback(m) {
       const note = el("span", { text: m.rating ? "Thanks for the feedback." : "" });
       const make = (rating, label) => el("button", {
         type: "button", "data-testid": `chat-feedback-${rating}`, "aria-label": label,
         "aria-pressed": String(m.rating === rating), disabled: Boolean(m.rating), html: ICONS[rating],
-        onclick: () => this.sendFeedback(index, rating, group, note),
+        onclick: () => this.sendFeedback(m, rating, group, note),
       });
       const group = el("div", { class: "feedback", role: "group", "aria-label": "Rate this answer" },
         make("up", "Helpful answer"), make("down", "Unhelpful answer"), note);
       return group;
     }
 
-    renderError(m, index) {
-      return el("div", { class: "msg error", role: "alert", "data-testid": "chat-error" },
+    renderError(m) {
+      const node = el("div", { class: "msg error", role: "alert", "data-testid": "chat-error" },
         el("p", { text: m.error }),
-        el("button", { type: "button", "data-testid": "chat-retry", text: "Retry", onclick: () => this.retry(index) }));
+        el("button", { type: "button", "data-testid": "chat-retry", text: "Retry", onclick: () => this.retry(m, node) }));
+      return node;
     }
 
     setStatus(text) {
@@ -473,8 +486,8 @@
           text: `${c.doc_id}${c.page ? `, page ${c.page}` : ""}, characters ${c.start}–${c.end}${section}`,
         }),
       );
-      const answer = button.closest(".answer");
-      answer.insertBefore(this.quote, answer.querySelector(".feedback"));
+      // Right below the sentence that cites it.
+      button.closest("p").after(this.quote);
       this.quote.hidden = false;
       button.setAttribute("aria-expanded", "true");
       this.quoteOwner = button;
@@ -500,41 +513,46 @@
       const question = this.input.value.trim();
       if (!question || this.busy) return;
       this.input.value = "";
-      this.messages.push({ role: "user", content: question });
+      const user = { role: "user", content: question };
+      this.messages.push(user);
       this.save();
-      this.renderAll();
-      this.ask(this.messages.length - 1);
+      const intro = this.log.querySelector(".intro");
+      if (intro) intro.remove();
+      // Only new nodes are added: re-rendering the log would make screen readers re-read it.
+      this.log.append(this.renderMessage(user));
+      this.ask(user, null);
     }
 
-    retry(errorIndex) {
-      if (this.busy) return;
-      this.messages.splice(errorIndex, 1);
+    retry(errorMessage, errorNode) {
+      const at = this.messages.indexOf(errorMessage);
+      if (this.busy || at < 1) return;
+      this.messages.splice(at, 1);
       this.save();
-      this.renderAll();
-      this.ask(errorIndex - 1);
+      this.ask(this.messages[at - 1], errorNode);
     }
 
-    async ask(userIndex) {
-      const user = this.messages[userIndex];
+    async ask(user, replacing) {
       this.busy = true;
       this.sendButton.disabled = true;
       const node = el("article", { class: "msg answer", "data-testid": "chat-answer", "aria-busy": "true", "aria-label": "Answer" });
       const textNode = el("div", { class: "text" });
       node.append(textNode);
-      this.log.append(node);
-      this.log.scrollTop = this.log.scrollHeight;
+      if (replacing) replacing.replaceWith(node);
+      else this.log.append(node);
+      this.showExchange(user);
       this.setStatus("Searching the documents…");
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
       let body = null;
       let rewritten = null;
+      let reply = null;
       try {
         let response;
         try {
           response = await fetch(`${this.endpoint}/ask/stream`, {
             method: "POST",
             headers: { "content-type": "application/json", accept: "text/event-stream" },
-            body: JSON.stringify({ question: user.content, history: this.history(userIndex) }),
+            body: JSON.stringify({ question: user.content, history: this.history(this.messages.indexOf(user)) }),
             signal: controller.signal,
           });
         } catch (err) {
@@ -564,7 +582,7 @@
           } else if (ev.event === "delta") {
             text += data.text;
             textNode.textContent = text;
-            this.log.scrollTop = this.log.scrollHeight;
+            this.showExchange(user);
           } else if (ev.event === "done") {
             body = data;
           } else if (ev.event === "error") {
@@ -574,20 +592,24 @@
         if (!body) throw new ServiceError("The answer was cut off. Please try again.");
       } catch (err) {
         const message = err instanceof ServiceError ? err.message : "Something went wrong while reading the answer.";
-        this.messages.splice(userIndex + 1, 0, { role: "assistant", error: message });
+        reply = { role: "assistant", error: message };
         this.setStatus("");
       } finally {
         clearTimeout(timer);
         this.busy = false;
         this.sendButton.disabled = false;
       }
-      if (body) {
-        user.rewritten = rewritten;
-        this.messages.splice(userIndex + 1, 0, { role: "assistant", body: this.compact(body), question: user.content });
+      if (!reply) {
+        reply = { role: "assistant", body: this.compact(body), question: user.content };
         this.setStatus(body.abstained ? "The documents don't answer that." : "Answer ready.");
+        const bubble = this.nodes.get(user);
+        if (rewritten && !user.rewritten && bubble) bubble.after(this.renderRewritten(rewritten));
+        user.rewritten = rewritten;
       }
+      this.messages.splice(this.messages.indexOf(user) + 1, 0, reply);
       this.save();
-      this.renderAll();
+      node.replaceWith(this.renderMessage(reply));
+      this.showExchange(user);
     }
 
     compact(body) {
@@ -603,9 +625,8 @@
       };
     }
 
-    async sendFeedback(index, rating, group, note) {
-      const m = this.messages[index];
-      if (!m || !m.body || m.rating) return;
+    async sendFeedback(m, rating, group, note) {
+      if (!m.body || m.rating) return;
       const buttons = group.querySelectorAll("button");
       buttons.forEach((b) => { b.disabled = true; });
       try {

@@ -1,0 +1,87 @@
+"""GET /ready: the index is loaded and agrees with its manifest (503 otherwise)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from rag.errors import RagError
+from rag.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+
+class Readiness(BaseModel):
+    """Body of GET /ready (200 and 503 alike)."""
+
+    ready: bool
+    status: str = Field(
+        description="ready | degraded (serving an older version than CURRENT) | unavailable"
+    )
+    serving_version: str | None = None
+    current_version: str | None = None
+    serving_current: bool = False
+    documents: int = 0
+    chunks: int = 0
+    detail: str = ""
+
+
+def readiness(pipeline: Pipeline | None) -> Readiness:
+    """Check the live index against its manifest and against CURRENT."""
+    if pipeline is None:
+        return Readiness(ready=False, status="unavailable", detail="still starting")
+    try:
+        data = pipeline.loaded.data
+        current = pipeline.store.current_name()
+        manifest_path = pipeline.store.versions / data.version / "manifest.json"
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (RagError, OSError, ValueError) as exc:
+        return Readiness(ready=False, status="unavailable", detail=str(exc))
+    problems = []
+    if manifest.get("n_chunks") != len(data.chunks) or data.faiss_index.ntotal != len(data.chunks):
+        problems.append(
+            f"chunks: manifest {manifest.get('n_chunks')}, loaded {len(data.chunks)}, "
+            f"vectors {data.faiss_index.ntotal}"
+        )
+    if manifest.get("n_sentences") != len(data.sentences):
+        problems.append("sentence count differs from the manifest")
+    loaded_docs = {d.doc_id: d.sha256 for d in data.documents.values()}
+    if manifest.get("documents") != loaded_docs:
+        problems.append("documents differ from the manifest")
+    base = {
+        "serving_version": data.version,
+        "current_version": current,
+        "serving_current": data.version == current,
+        "documents": len(data.documents),
+        "chunks": len(data.chunks),
+    }
+    if problems:
+        return Readiness(ready=False, status="unavailable", detail="; ".join(problems), **base)
+    if data.version != current:
+        return Readiness(
+            ready=True,
+            status="degraded",
+            detail=f"CURRENT names {current}, which is damaged or unreadable; serving the "
+            f"previous intact version {data.version}",
+            **base,
+        )
+    return Readiness(ready=True, status="ready", **base)
+
+
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Index not loaded or inconsistent."}},
+)
+async def ready(request: Request) -> JSONResponse:
+    """Ready to answer: the index is loaded and consistent with its manifest."""
+    pipeline = getattr(request.app.state, "pipeline", None)
+    result = await run_in_threadpool(readiness, pipeline)
+    return JSONResponse(result.model_dump(), status_code=200 if result.ready else 503)

@@ -1,0 +1,357 @@
+"""The chat widget in a real browser (Debian's chromium via Playwright) against a live service.
+
+Run with `pytest -m browser`. Screenshots go to artifacts/.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sqlite3
+import threading
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+
+from rag.pipeline import Pipeline
+from rag.schemas import ChatTurn
+from service.app import create_app
+from tests.conftest import REPO, with_service
+from tests.live import LiveServer, loopback_socket
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SIGNING = "When did AzerTelecom and Telecom Armenia sign their agreement?"
+CENTER = "Center for Cyber Diplomacy and International Security"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
+]
+
+
+class PageServer:
+    """Another origin: serves a host page that embeds the widget from the service."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                query = parse_qs(urlparse(self.path).query)
+                endpoint = html.escape(query.get("endpoint", [""])[0], quote=True)
+                mode = html.escape(query.get("mode", ["inline"])[0], quote=True)
+                body = (
+                    "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+                    "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+                    "<link rel='icon' href='data:,'><title>Host page</title>"
+                    # Hostile host CSS: the shadow DOM must keep the widget intact.
+                    "<style>body{font:20px/3 serif;color:#0a0}button{all:unset;color:red}"
+                    "p{margin:40px}*{letter-spacing:2px}</style>"
+                    f"<script src='{endpoint}/widget.js' defer></script></head><body>"
+                    "<h1>A partner site</h1><p>Some article text.</p>"
+                    f"<peace-chat endpoint='{endpoint}' mode='{mode}'></peace-chat>"
+                    "</body></html>"
+                ).encode()
+                self.send_response(200)
+                self.send_header("content-type", "text/html; charset=utf-8")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def page(self, endpoint: str, mode: str = "inline") -> str:
+        return f"{self.origin}/?{urlencode({'endpoint': endpoint, 'mode': mode})}"
+
+    def __enter__(self) -> PageServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@dataclass
+class Service:
+    url: str
+    feedback_db: Path
+    app_factory: Any
+
+
+@pytest.fixture(scope="module")
+def allowed_site() -> Iterator[PageServer]:
+    with PageServer() as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def blocked_site() -> Iterator[PageServer]:
+    with PageServer() as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def service(
+    seed_pipeline: Pipeline, allowed_site: PageServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """The real service over the seed index; only allowed_site may embed it."""
+    data_dir = tmp_path_factory.mktemp("service-data")
+    settings = with_service(
+        seed_pipeline.settings, cors_origins=[allowed_site.origin], data_dir=data_dir
+    )
+
+    def app_factory() -> Any:
+        return create_app(settings, seed_pipeline)
+
+    with LiveServer(app_factory()) as live:
+        yield Service(live.url, data_dir / "feedback.sqlite", app_factory)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as pw:
+        # Debian's chromium, never a browser downloaded by `playwright install`.
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _new_page(browser: Any, width: int = 1000, height: int = 900) -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(30_000)
+    return context, page, errors
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context, pg, errors = _new_page(browser)
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _expect() -> Any:
+    from playwright.sync_api import expect
+
+    return expect
+
+
+def _ask(page: Any, question: str) -> None:
+    box = page.get_by_test_id("chat-input")
+    box.fill(question)
+    box.press("Enter")
+
+
+def _shot(target: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    target.screenshot(path=str(ARTIFACTS / name))
+
+
+def _doc_text(pipeline: Pipeline, doc_id: str) -> str:
+    return pipeline.loaded.data.documents[doc_id].text
+
+
+def test_answer_streams_in_and_a_citation_shows_the_verbatim_quote(
+    page: Any, service: Service, seed_pipeline: Pipeline
+) -> None:
+    expect = _expect()
+    page.goto(service.url + "/")
+    # Record the answer text each time the widget re-renders it while streaming.
+    page.evaluate(
+        """() => {
+        window.__lengths = [];
+        const root = document.querySelector("peace-chat").shadowRoot;
+        new MutationObserver((records) => {
+          for (const r of records) for (const n of r.addedNodes)
+            if (n.nodeType === 3 && n.parentElement && n.parentElement.classList.contains("text"))
+              window.__lengths.push(n.data.length);
+        }).observe(root, { childList: true, subtree: true });
+      }"""
+    )
+    _ask(page, SIGNING)
+    answer = page.get_by_test_id("chat-answer").last
+    expect(answer).to_contain_text("June 22, 2026")
+    expect(answer.get_by_test_id("chat-feedback-up")).to_be_visible()
+    lengths = page.evaluate("window.__lengths")
+    assert len(lengths) >= 3 and lengths == sorted(lengths), lengths  # filled piece by piece
+
+    cite = answer.get_by_test_id("chat-citation").first
+    expect(cite).to_have_attribute("aria-label", re.compile(f"^Source 1: {CENTER}"))
+    cite.click()
+    quote = page.get_by_test_id("chat-quote")
+    expect(quote).to_be_visible()
+    expect(cite).to_have_attribute("aria-expanded", "true")
+    expect(quote).to_contain_text(CENTER)
+    expect(quote).to_contain_text("22 June 2026")
+    expect(quote).to_contain_text("Packets Across the Border")
+    shown = quote.locator("blockquote").inner_text()
+    where = quote.locator(".where").inner_text()
+    doc_id, start, end = re.match(r"(\S+?), characters (\d+)–(\d+)", where).groups()  # type: ignore[union-attr]
+    assert _doc_text(seed_pipeline, doc_id)[int(start) : int(end)] == shown  # verbatim
+    _shot(page.locator("peace-chat"), "answer-with-quote.png")
+
+    # Keyboard: Escape closes the quote and returns focus; Enter on the marker reopens it.
+    page.keyboard.press("Escape")
+    expect(quote).to_be_hidden()
+    expect(cite).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(quote).to_be_visible()
+
+
+def test_follow_up_uses_the_history_kept_across_a_reload(page: Any, service: Service) -> None:
+    expect = _expect()
+    page.goto(service.url + "/")
+    _ask(page, SIGNING)
+    expect(page.get_by_test_id("chat-answer").last).to_contain_text("June 22, 2026")
+    page.reload()
+    answers = page.get_by_test_id("chat-answer")
+    expect(answers).to_have_count(1)  # the conversation survived the reload
+    expect(answers.first).to_contain_text("June 22, 2026")
+
+    with page.expect_request(lambda r: r.url.endswith("/ask/stream")) as request:
+        _ask(page, "What does it allow?")
+    sent = json.loads(request.value.post_data)
+    assert [t["role"] for t in sent["history"]] == ["user", "assistant"]
+    assert sent["history"][0]["content"] == SIGNING
+    expect(answers).to_have_count(2)
+    second = answers.nth(1)
+    expect(second.get_by_test_id("chat-feedback-up")).to_be_visible()
+    expect(page.locator(".rewritten").last).to_contain_text("AzerTelecom")
+    cite = second.get_by_test_id("chat-citation").first
+    expect(cite).to_have_attribute("aria-label", re.compile(CENTER))
+    cite.click()
+    expect(page.get_by_test_id("chat-quote")).to_contain_text("000_3482da4db516eed0.txt")
+
+
+def test_an_off_topic_question_is_shown_as_an_abstention(page: Any, service: Service) -> None:
+    expect = _expect()
+    page.goto(service.url + "/")
+    _ask(page, "What is a good banana bread recipe?")
+    marker = page.get_by_test_id("chat-abstained")
+    expect(marker).to_be_visible()
+    expect(marker).to_have_text("Not in the documents")
+    answer = page.get_by_test_id("chat-answer").last
+    expect(answer).to_have_class(re.compile(r"\babstained\b"))
+    expect(answer).to_contain_text("The documents don't say")
+    expect(answer.get_by_test_id("chat-citation")).to_have_count(0)
+    assert answer.locator(".related li").count() >= 1  # the closest passages are listed
+    _shot(page.locator("peace-chat"), "abstention.png")
+
+
+def test_thumbs_up_is_stored(page: Any, service: Service) -> None:
+    expect = _expect()
+    page.goto(service.url + "/")
+    _ask(page, SIGNING)
+    answer = page.get_by_test_id("chat-answer").last
+    expect(answer).to_contain_text("June 22, 2026")
+    up = answer.get_by_test_id("chat-feedback-up")
+    up.click()
+    expect(up).to_have_attribute("aria-pressed", "true")
+    expect(answer.get_by_test_id("chat-feedback-down")).to_be_disabled()
+    with sqlite3.connect(service.feedback_db) as conn:
+        rows = conn.execute(
+            "SELECT rating, answer FROM feedback WHERE question = ?", (SIGNING,)
+        ).fetchall()
+    conn.close()
+    assert rows and rows[-1][0] == "up" and "June 22, 2026" in rows[-1][1]
+    with urllib.request.urlopen(service.url + "/feedback") as response:  # loopback: allowed
+        listed = json.load(response)
+    assert listed[0]["question"] == SIGNING and listed[0]["rating"] == "up"
+
+
+def test_launcher_at_360px_on_an_allowed_origin(
+    browser: Any, service: Service, allowed_site: PageServer
+) -> None:
+    expect = _expect()
+    context, page, errors = _new_page(browser, width=360, height=740)
+    try:
+        page.goto(allowed_site.page(service.url, mode="launcher"))
+        page.get_by_role("button", name="Open chat").click()
+        expect(page.get_by_test_id("chat-input")).to_be_focused()
+        _ask(page, SIGNING)
+        answer = page.get_by_test_id("chat-answer").last
+        expect(answer).to_contain_text("June 22, 2026")  # CORS lets this origin in
+        answer.get_by_test_id("chat-citation").first.click()
+        expect(page.get_by_test_id("chat-quote")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        box = page.locator("peace-chat section.panel").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, box
+        for hook in ("chat-input", "chat-send", "chat-quote"):
+            b = page.get_by_test_id(hook).bounding_box()
+            assert b["x"] >= 0 and b["x"] + b["width"] <= 360, (hook, b)
+        _shot(page, "narrow-360.png")
+        down = answer.get_by_test_id("chat-feedback-down")
+        down.click()  # the cross-origin POST /feedback passes the preflight too
+        expect(down).to_have_attribute("aria-pressed", "true")
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_a_disallowed_origin_gets_the_error_state(
+    page: Any, service: Service, blocked_site: PageServer
+) -> None:
+    expect = _expect()
+    page.goto(blocked_site.page(service.url))
+    _ask(page, SIGNING)
+    error = page.get_by_test_id("chat-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("can't be reached")
+    expect(error).to_have_attribute("role", "alert")
+    expect(page.get_by_test_id("chat-retry")).to_be_visible()
+    expect(page.get_by_test_id("chat-answer")).to_have_count(0)
+    _shot(page.locator("peace-chat"), "error-blocked-origin.png")
+
+
+def test_service_down_then_retry(page: Any, service: Service, allowed_site: PageServer) -> None:
+    expect = _expect()
+    sock = loopback_socket()  # bound, not listening: connections are refused
+    endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    page.goto(allowed_site.page(service.url))  # the widget script loads from the live service
+    page.evaluate(f"document.querySelector('peace-chat').setAttribute('endpoint', '{endpoint}')")
+    _ask(page, SIGNING)
+    expect(page.get_by_test_id("chat-error")).to_be_visible()
+    with LiveServer(service.app_factory(), sock):
+        page.get_by_test_id("chat-retry").click()
+        expect(page.get_by_test_id("chat-answer").last).to_contain_text("June 22, 2026")
+        expect(page.get_by_test_id("chat-error")).to_have_count(0)
+
+
+def test_history_sent_by_the_widget_is_accepted_by_the_pipeline(seed_pipeline: Pipeline) -> None:
+    # The widget caps what it sends (12 turns of 1500 characters) below the server's limits.
+    js = (REPO / "service/static/widget.js").read_text()
+    turns = int(re.search(r"HISTORY_TURNS = (\d+)", js).group(1))  # type: ignore[union-attr]
+    chars = int(re.search(r"HISTORY_CHARS = (\d+)", js).group(1))  # type: ignore[union-attr]
+    limits = seed_pipeline.settings.service
+    assert turns <= limits.max_history_turns and chars <= limits.max_history_chars
+    history = [ChatTurn(role="user", content="x" * chars)] * turns
+    seed_pipeline.ask_stream("Why?", history=history)  # raises if over the limits
