@@ -55,8 +55,9 @@ _EXPECTATIONS: list[tuple[re.Pattern[str], frozenset[str], re.Pattern[str] | Non
     ),
     (
         re.compile(
-            r"\bhow (many|much|far|large|big)\b|\bwhat (percentage|share|number|amount|figure|"
-            r"sum|proportion|size|length|value|monetary value|cost|price)\b",
+            r"\bhow (many|much|far|large|big)\b|\bwhat (?:(?:is|was|were|are) the )?(?:\w+ )?"
+            r"(percentage|share|number|amount|figure|sum|proportion|size|length|value|cost|"
+            r"price)\b",
             re.I,
         ),
         _NUMBERS,
@@ -237,6 +238,9 @@ def _type_ok(sentence: Sentence, text: str, profile: QuestionProfile) -> bool:
         return _count_near_noun(text, profile)
     for label, ent in sentence.entities:
         if label in profile.expected and not _in_question(ent, profile):
+            # A date question wants a point in time ("June 2026"), not a span ("30 years").
+            if label == "DATE" and profile.expected_re is _DATE_RE and not _DATE_RE.search(ent):
+                continue
             return True
     if profile.expected_re is None:
         return False

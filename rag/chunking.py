@@ -125,12 +125,35 @@ class SpacySplitter:
         return self._nlp
 
     def __call__(self, text: str) -> list[tuple[int, int, list[tuple[str, str]]]]:
-        doc = self._load()(text)
         out = []
-        for sent in doc.sents:
-            ents = [(e.label_, e.text) for e in sent.ents]
-            out.append((sent.start_char, sent.end_char, ents))
+        for offset, piece in windows(text, SPACY_WINDOW_CHARS):
+            for sent in self._load()(piece).sents:
+                ents = [(e.label_, e.text) for e in sent.ents]
+                out.append((offset + sent.start_char, offset + sent.end_char, ents))
         return out
+
+
+# spaCy refuses texts over 1,000,000 characters and its parser's memory grows with length; a
+# block that long is no real paragraph (a text file with no line breaks), so it is parsed in
+# windows cut at a sentence end or whitespace.
+SPACY_WINDOW_CHARS = 20_000
+
+
+def windows(text: str, size: int) -> list[tuple[int, str]]:
+    """(offset, piece) covering ``text`` in pieces of at most ``size`` characters."""
+    out = []
+    start = 0
+    while len(text) - start > size:
+        cut = start + size
+        for boundary in (". ", "\n", " "):
+            at = text.rfind(boundary, start + size // 2, cut)
+            if at != -1:
+                cut = at + len(boundary)
+                break
+        out.append((start, text[start:cut]))
+        start = cut
+    out.append((start, text[start:]))
+    return out
 
 
 def split_sentences(

@@ -57,6 +57,12 @@ class EmbeddingSettings(_Group):
     )
     batch_size: int = Field(32, ge=1, le=1024)
     title_prefix: bool = Field(True, description="Embed chunks as 'title. section. text'.")
+    query_batch: int = Field(
+        32,
+        ge=1,
+        le=1024,
+        description="Most concurrent questions embedded in one model call (1 = one at a time).",
+    )
 
 
 class RetrievalSettings(_Group):
@@ -90,8 +96,9 @@ class VectorStoreSettings(_Group):
     ivf_lists: int = Field(0, ge=0, description="IVF cells (0 = 4*sqrt(n)).")
     ivf_probes: int = Field(32, ge=1, description="IVF cells visited per query.")
     milvus_uri: str = Field(
-        "", description="Milvus server, e.g. http://127.0.0.1:19530 (or a milvus-lite *.db path "
-        "for a single process)."
+        "",
+        description="Milvus server, e.g. http://127.0.0.1:19530 (or a milvus-lite *.db path "
+        "for a single process).",
     )
     milvus_collection: str = Field("rag_chunks", description="Collection of chunk vectors.")
     milvus_token: SecretStr | None = Field(None, description="Milvus credentials, if any.")
@@ -183,6 +190,12 @@ class LimitSettings(_Group):
     rate_limit_paths: list[str] = Field(
         default_factory=lambda: ["/ask", "/v1/chat/completions"],
         description="Path prefixes whose POSTs count against rate_limit (/ask covers /ask/stream).",
+    )
+    max_document_chars: int = Field(
+        2_000_000,
+        ge=1000,
+        description="Longest text of one added document after extraction (a small compressed "
+        "PDF can expand a lot); longer: 413.",
     )
     request_timeout_s: float = Field(
         120.0,

@@ -166,9 +166,14 @@ def _load_html(name: str, raw: bytes) -> Extracted:
     return Extracted(text, hints)
 
 
+# Hard cap on text pulled out of one PDF, checked page by page: a few hundred KB of compressed
+# content streams can expand to tens of millions of characters.
+MAX_PDF_CHARS = 10_000_000
+
+
 def _load_pdf(name: str, raw: bytes, max_pages: int = 500) -> Extracted:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(raw))
@@ -186,11 +191,19 @@ def _load_pdf(name: str, raw: bytes, max_pages: int = 500) -> Extracted:
             pages.append(length)
             parts.append(content)
             length += len(content) + 2  # the "\n\n" that joins pages
+            if length > MAX_PDF_CHARS:  # a compression bomb: stop extracting now
+                raise InvalidInput(
+                    f"{name}: PDF text is over {MAX_PDF_CHARS} characters; not indexed"
+                )
         info = reader.metadata
     except InvalidInput:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        # PyPdfError covers read errors and the decompression limits (LimitReachedError).
         raise InvalidInput(f"{name}: not a readable PDF ({exc})") from exc
+    except (IndexError, AttributeError, AssertionError, RecursionError, ZeroDivisionError) as exc:
+        # Crafted files can trip pypdf's parser itself: still just an unreadable upload.
+        raise InvalidInput(f"{name}: not a readable PDF ({type(exc).__name__})") from exc
     text = "\n\n".join(parts)
     _require_text(name, text)
     hints: dict[str, Any] = {}

@@ -96,6 +96,7 @@ class OpenAIChat:
 
     def stream(self, messages: Messages) -> Iterator[str]:
         """Stream the reply; closing this iterator closes the HTTP response."""
+        import httpx
         import openai
 
         try:
@@ -110,7 +111,7 @@ class OpenAIChat:
                 for chunk in response:
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
-        except openai.OpenAIError as exc:
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
             raise GeneratorUnavailable(f"{self.name} at {self.settings.base_url}: {exc}") from exc
 
 

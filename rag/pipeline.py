@@ -13,6 +13,7 @@ import numpy as np
 
 from rag import answer as ans
 from rag import conversation, generate, temporal
+from rag.batching import QueryBatcher
 from rag.chunking import SentenceSplitter, SpacySplitter
 from rag.cleaning import CITABLE_SECTIONS, label_blocks
 from rag.config import Settings
@@ -64,6 +65,8 @@ class Pipeline:
         self._loaded: _Loaded | None = None
         self._write_lock = threading.Lock()
         self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._query_lock = threading.Lock()  # request threads share the cache
+        self._batcher: QueryBatcher | None = None
         self._seen_pointer: str | None = None
         self._checked_at = 0.0
         self.analyze: conversation.Analyzer = conversation.spacy_phrases
@@ -225,14 +228,21 @@ class Pipeline:
     # -- queries -----------------------------------------------------------------------------
     def embed_query(self, text: str) -> Vectors:
         """Query embedding, cached for repeated questions."""
-        cached = self._query_cache.get(text)
-        if cached is not None:
-            self._query_cache.move_to_end(text)
-            return cached
-        vec: Vectors = self.embedder.inner.embed([text])[0]
-        self._query_cache[text] = vec
-        if len(self._query_cache) > 2048:
-            self._query_cache.popitem(last=False)
+        with self._query_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
+        if self._batcher is None:
+            # Concurrent questions share one model call instead of queueing for the model.
+            self._batcher = QueryBatcher(
+                self.embedder.inner.embed, self.settings.embedding.query_batch
+            )
+        vec = self._batcher(text)
+        with self._query_lock:
+            self._query_cache[text] = vec
+            if len(self._query_cache) > 2048:
+                self._query_cache.popitem(last=False)
         return vec
 
     def _retrieve(
@@ -335,7 +345,9 @@ class Pipeline:
             profile,
         )
         support = ans.support_score(scored, ans.missing_key_share(profile, hits, loaded.idf))
-        abstained = support < self.settings.answer.abstain_threshold
+        newest = max((d.meta.date or "" for d in loaded.data.documents.values()), default="")
+        too_late = temporal.after_newest(query, newest) if self.settings.answer.temporal else None
+        abstained = support < self.settings.answer.abstain_threshold or too_late is not None
         citations: list[Citation] = []
         text = ans.ABSTAIN_TEXT
         if not abstained:
@@ -346,7 +358,13 @@ class Pipeline:
             )
         timings["answer"] = round((time.perf_counter() - t0) * 1000, 3)
         timings["total"] = round((time.perf_counter() - start) * 1000, 3)
-        if abstained:
+        if too_late is not None:
+            text = (
+                f"{ans.ABSTAIN_TEXT} The question asks about {too_late}, but the newest of the "
+                f"{len(loaded.data.documents)} sources is dated {newest}; the closest passages "
+                "are listed under related."
+            )
+        elif abstained:
             text = (
                 f"{ans.ABSTAIN_TEXT} None of the {len(loaded.data.documents)} sources states "
                 "this; the closest passages are listed under related."

@@ -61,3 +61,26 @@ def matches(meta: DocMeta, doc_id: str, filters: Filters) -> bool:
         return False
     # "2024-12-31" >= "2024-12" >= "2024": partial dates compare as the period's start.
     return not (filters.date_to is not None and (meta.date is None or meta.date > filters.date_to))
+
+
+_MENTION_RE = re.compile(
+    r"\b(?:(?P<month>" + "|".join(_MONTHS) + r")\s+(?:\d{1,2},?\s+)?)?(?P<year>(?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+
+
+def after_newest(question: str, newest: str | None) -> str | None:
+    """A time the question names that is later than the newest source (ISO date), if any.
+
+    No source can state what happened after it was written: "in December 2026" asked of a
+    collection whose newest document is from June 2026 is unanswerable from it.
+    """
+    if not newest:
+        return None
+    for match in _MENTION_RE.finditer(question):
+        year = match.group("year")
+        month = match.group("month")
+        mentioned = f"{year}-{_MONTHS[month.lower()]:02d}" if month else year
+        if mentioned > newest[: len(mentioned)]:
+            return match.group(0)
+    return None

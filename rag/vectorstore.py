@@ -81,7 +81,8 @@ def build_faiss_index(vectors: Vectors, settings: VectorStoreSettings | None = N
         index.hnsw.efConstruction = settings.hnsw_ef_construction
         index.train(_sample(x, 200_000))
     else:  # ivf_sq8
-        nlist = settings.ivf_lists or max(64, int(4 * np.sqrt(n)))
+        # ~4*sqrt(n) cells; never more than n/39, the fewest points per cell k-means accepts.
+        nlist = max(1, min(settings.ivf_lists or int(4 * np.sqrt(n)), n // 39))
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFScalarQuantizer(
             quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT

@@ -82,7 +82,13 @@ async def _document_from_request(
     if not name:
         raise InvalidInput("the upload needs a file name (or doc_id) with an extension")
     check_doc_id(name)
-    return await run_in_threadpool(load_bytes, name, raw, None, overrides)
+    doc = await run_in_threadpool(load_bytes, name, raw, None, overrides)
+    max_chars = settings.limits.max_document_chars
+    if len(doc.text) > max_chars:
+        raise PayloadTooLarge(
+            f"{name}: {len(doc.text)} characters of text; the limit is {max_chars}"
+        )
+    return doc
 
 
 def _form_value(key: str, value: str) -> Any:

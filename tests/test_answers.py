@@ -63,3 +63,24 @@ def test_off_topic_questions_abstain(seed_pipeline: Pipeline, question: str) -> 
 def test_timings_are_reported(seed_pipeline: Pipeline) -> None:
     result = seed_pipeline.ask("Who chairs the Armenian border commission?")
     assert {"embed_query", "retrieve", "answer", "total"} <= set(result.timings_ms)
+
+
+def test_questions_about_times_after_the_newest_source_abstain(seed_pipeline: Pipeline) -> None:
+    result = seed_pipeline.ask("What was agreed at the peace summit in Yerevan in March 2027?")
+    assert result.abstained and "March 2027" in result.answer and "2026-06-22" in result.answer
+
+
+def test_as_of_questions_use_that_period_and_say_so(seed_pipeline: Pipeline) -> None:
+    result = seed_pipeline.ask("As of 2024, how many articles of the draft treaty were unresolved?")
+    assert not result.abstained
+    assert result.answer.startswith("As of ")
+    assert all((c.date or "") <= "2024-12-31" for c in result.citations)
+    assert "two unresolved articles" in result.answer
+
+
+def test_filters_restrict_sources(seed_pipeline: Pipeline) -> None:
+    from rag.schemas import Filters
+
+    only = Filters(publishers=["War on the Rocks"])
+    result = seed_pipeline.ask("What should Turkey do about its border with Armenia?", filters=only)
+    assert result.citations and {c.doc_id for c in result.citations} == {"003_979a4cfb7ee1731e.txt"}

@@ -1,0 +1,68 @@
+"""Question analysis: answer types, counted nouns, periods, dates beyond the collection."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import _count_near_noun, profile_question
+from rag.documents import DocMeta
+from rag.schemas import Filters
+from rag.temporal import after_newest, matches, period_of
+
+
+@pytest.mark.parametrize(
+    ("question", "labels"),
+    [
+        ("When did the talks start?", {"DATE", "TIME"}),
+        ("In what month and year did the mission deploy?", {"DATE", "TIME"}),
+        ("How many villages were handed over?", {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
+        ("What was the monetary value of the deal?", {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
+        ("Which article of the statement is disputed?", {"LAW"}),
+        ("Who chairs the commission?", {"PERSON", "ORG"}),
+        ("Which humanitarian body urged the release?", {"ORG", "NORP"}),
+        ("Why does the author oppose the deal?", set()),
+    ],
+)
+def test_expected_answer_types(question: str, labels: set[str]) -> None:
+    assert profile_question(question).expected == labels
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("How many Armenian prisoners were released?", "prisoner"),
+        ("How many people fled Karabakh?", "people"),
+        ("How many points were in the declaration?", "point"),
+        ("When was it signed?", None),
+    ],
+)
+def test_counted_noun(question: str, noun: str | None) -> None:
+    assert profile_question(question).counted == noun
+
+
+def test_count_must_stand_next_to_the_counted_noun() -> None:
+    profile = profile_question("How many prisoners were released in the 2023 exchange?")
+    assert _count_near_noun("Azerbaijan released 32 prisoners in December.", profile)
+    assert not _count_near_noun(
+        "The fate of prisoners held since the 2020 war remains a major unresolved issue, "
+        "one of 17 articles still open.",
+        profile,
+    )
+    assert not _count_near_noun("The 2023 exchange freed prisoners.", profile)  # from question
+
+
+def test_periods_and_dates_beyond_the_collection() -> None:
+    assert period_of("As of 2024, how many articles were unresolved?").date_to == "2024-12-31"
+    assert period_of("As of mid-2023, who brokered the talks?").date_to == "2023-08-31"
+    assert period_of("What happened in 2024?") is None  # no cut-off asked for
+    assert after_newest("What happened in December 2026?", "2026-06-22") == "December 2026"
+    assert after_newest("What was signed in June 2026?", "2026-06-22") is None
+    assert after_newest("Who will win in 2030?", "2026-06-22") == "2030"
+
+
+def test_filters_match_metadata() -> None:
+    meta = DocMeta(title="t", publisher="EVN Report", kind="news", date="2024-12")
+    assert matches(meta, "a.txt", Filters(publishers=["evn report"], date_to="2024-12-31"))
+    assert not matches(meta, "a.txt", Filters(date_from="2025-01-01"))
+    assert not matches(meta, "a.txt", Filters(doc_ids=["b.txt"]))
+    assert not matches(DocMeta(title="t"), "a.txt", Filters(date_to="2025"))  # undated
