@@ -347,7 +347,9 @@ class Pipeline:
         support = ans.support_score(scored, ans.missing_key_share(profile, hits, loaded.idf))
         newest = max((d.meta.date or "" for d in loaded.data.documents.values()), default="")
         too_late = temporal.after_newest(query, newest) if self.settings.answer.temporal else None
-        abstained = support < self.settings.answer.abstain_threshold or too_late is not None
+        if too_late is not None:
+            support = 0.0  # no source can hold evidence about a time after it was written
+        abstained = support < self.settings.answer.abstain_threshold
         citations: list[Citation] = []
         text = ans.ABSTAIN_TEXT
         if not abstained:
