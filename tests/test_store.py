@@ -125,3 +125,16 @@ def test_a_second_process_sees_new_versions(tmp_path: Path) -> None:
 
     time.sleep(0.02)
     assert set(reader.loaded.data.documents) == {"harbor_bridge.txt", "river_park.md"}
+
+
+def test_optional_embedder_is_never_downloaded_at_run_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.embedding import resolve_model_path
+    from rag.errors import InvalidInput
+
+    monkeypatch.chdir(tmp_path)  # no models/ here
+    with pytest.raises(InvalidInput, match="make mpnet"):
+        resolve_model_path("all-mpnet-base-v2")
+    with pytest.raises(InvalidInput, match="never downloaded"):
+        resolve_model_path("sentence-transformers/some-hub-model")
