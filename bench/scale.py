@@ -27,7 +27,7 @@ import numpy as np
 from bench.common import RESULTS, percentile
 from rag.config import VectorStoreSettings
 from rag.embedding import SentenceTransformerEmbedder, Vectors
-from rag.vectorstore import build_faiss_index, describe, index_kind, tune
+from rag.vectorstore import FaissSearch, build_faiss_index, describe, index_kind, tune
 
 SCALE_DIR = RESULTS / "scale"
 BLOCK = 1000  # texts per cached embedding block
@@ -59,10 +59,23 @@ def seed_sentences() -> list[str]:
     return out
 
 
-def shuffled_texts(sentences: list[str], n: int, seed: int) -> list[str]:
-    """``n`` passage-like texts: 1-3 seed sentences drawn at random, in random order."""
+def shuffled_texts(
+    sentences: list[str], n: int, seed: int, exclude: set[frozenset[int]] | None = None
+) -> tuple[list[str], set[frozenset[int]]]:
+    """``n`` passage-like texts: 1-3 seed sentences drawn at random, in random order, no two
+    made of the same sentences (nor of a set in ``exclude``): duplicates would tie in search
+    and make recall@10 meaningless. Returns the texts and their sentence sets."""
     rng = random.Random(seed)
-    return [" ".join(rng.sample(sentences, rng.choice((1, 2, 3)))) for _ in range(n)]
+    seen: set[frozenset[int]] = set()
+    texts: list[str] = []
+    while len(texts) < n:
+        picked = rng.sample(range(len(sentences)), rng.choice((1, 2, 3)))
+        key = frozenset(picked)
+        if key in seen or (exclude and key in exclude):
+            continue
+        seen.add(key)
+        texts.append(" ".join(sentences[i] for i in picked))
+    return texts, seen
 
 
 def real_embeddings(
@@ -166,16 +179,31 @@ def recall_at(found: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
     return float(np.mean(hits)) / k
 
 
+def _ranked(search: FaissSearch, queries: Vectors, k: int) -> tuple[list[float], np.ndarray]:
+    found = np.full((len(queries), k), -1, dtype=np.int64)
+    times: list[float] = []
+    for i, q in enumerate(queries):
+        t0 = time.perf_counter()
+        rows = [r for r, _ in search.search(q, k)]
+        times.append((time.perf_counter() - t0) * 1000)
+        found[i, : len(rows)] = rows
+    return times, found
+
+
 def measure_size(
     x: Vectors, queries: Vectors, settings: VectorStoreSettings, sweep: list[int]
 ) -> dict[str, Any]:
-    """Exact baseline plus the automatically chosen index (and a search-width sweep)."""
+    """Exact baseline, then the automatically chosen index alone and with exact re-scoring of
+    rerank*k candidates read from the float32 vectors memory-mapped from disk."""
     n, dim = x.shape
     faiss.omp_set_num_threads(1)  # one query per request: what a service worker gets
     flat = faiss.IndexFlatIP(dim)
     flat.add(x)
     flat_times, truth = _search_times(flat, queries, 10)
     del flat
+    vectors_path = SCALE_DIR / "vectors.npy"
+    np.save(vectors_path, x)
+    exact = np.load(vectors_path, mmap_mode="r")  # on disk, paged in on use
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     t0 = time.perf_counter()
     index = build_faiss_index(x, settings)
@@ -184,25 +212,31 @@ def measure_size(
     faiss.omp_set_num_threads(1)
     rows = []
     knob = "hnsw_ef_search" if settings.ann == "hnsw_sq8" else "ivf_probes"
-    for value in sweep if index_kind(n, settings) != "flat" else [0]:
-        if value:
-            tune(index, settings.model_copy(update={knob: value}))
-        times, found = _search_times(index, queries, 10)
+    approximate = index_kind(n, settings) != "flat"
+    for value in sweep if approximate else [0]:
+        tuned = settings.model_copy(update={knob: value}) if value else settings
+        tune(index, tuned)
+        times, found = _ranked(FaissSearch(index), queries, 10)
+        r_times, r_found = _ranked(FaissSearch(index, exact, settings.rerank), queries, 10)
         rows.append(
             {
                 knob: value,
                 "p50_ms": round(percentile(times, 50), 3),
-                "p95_ms": round(percentile(times, 95), 3),
                 "recall_at_10": round(recall_at(found, truth), 4),
+                "rerank_p50_ms": round(percentile(r_times, 50), 3),
+                "rerank_recall_at_10": round(recall_at(r_found, truth), 4),
             }
         )
     tune(index, settings)
-    times, found = _search_times(index, queries, 10)
+    times, found = _ranked(FaissSearch(index, exact, settings.rerank), queries, 10)
     faiss.omp_set_num_threads(os.cpu_count() or 1)
+    del exact
+    vectors_path.unlink()
     return {
         "n": n,
         "kind": index_kind(n, settings),
-        "index": describe(index),
+        "index": describe(index)
+        + (f" + exact re-scoring of {settings.rerank}×k" if approximate else ""),
         "build_s": round(build_s, 1),
         "index_mib": round(index_bytes / 2**20, 1),
         "float32_mib": round(n * dim * 4 / 2**20, 1),
@@ -226,8 +260,8 @@ def run(
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2", batch_size=64)
     embedder.embed(["warm-up"])
     mixing = mixing_check(embedder, sentences)
-    base_texts = shuffled_texts(sentences, n_real, seed=1)
-    query_texts = shuffled_texts(sentences, n_queries, seed=2)
+    base_texts, base_sets = shuffled_texts(sentences, n_real, seed=1)
+    query_texts, _ = shuffled_texts(sentences, n_queries, seed=2, exclude=base_sets)
     real, rate = real_embeddings(embedder, base_texts, "base", embed_budget_s)
     held_out, _ = real_embeddings(embedder, query_texts, "queries", embed_budget_s)
     questions_path = Path(__file__).resolve().parents[1] / "eval" / "questions" / "seeds.jsonl"
@@ -243,10 +277,12 @@ def run(
         "embed_texts_per_s": None if np.isnan(rate) else round(rate, 1),
         "queries": {"questions": len(questions), "held_out_texts": len(held_out)},
         "mixing_check": mixing,
-        "settings": settings.model_dump(include={"exact_below", "ann", "hnsw_m"}),
+        "settings": settings.model_dump(
+            include={"exact_below", "ann", "rerank", "ivf_probes", "hnsw_m", "hnsw_ef_search"}
+        ),
         "sizes": [],
     }
-    sweep = [32, 48, 64, 96, 128] if settings.ann == "hnsw_sq8" else [8, 16, 32, 64, 128]
+    sweep = [32, 64, 128, 256] if settings.ann == "hnsw_sq8" else [4, 8, 16, 32, 64]
     for n in (len(real), *sizes):
         t0 = time.perf_counter()
         x = expand(real, n)

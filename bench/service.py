@@ -116,6 +116,8 @@ def run(
 ) -> dict[str, Any]:
     """Cold start, then each concurrency level with fresh questions, on one server process."""
     env = {**server_env(), **(extra_env or {})}
+    if src is not None:  # an older tree may not know newer setting groups (extra="forbid")
+        env = {k: v for k, v in env.items() if not k.startswith("RAG_LIMITS__")}
     result: dict[str, Any] = {"label": label, "env": extra_env or {}}
     result["cold_start_s"] = cold_starts(label, env, src, cold_runs)
     total = sum(n for _, n in levels) + 40

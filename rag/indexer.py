@@ -60,12 +60,21 @@ def build_index(
     chunk_rows: list[Vectors] = []
     sentence_rows: list[Vectors] = []
     docs: dict[str, Document] = {}
+    # Rows per document, found once: a scan per document is quadratic in a large collection.
+    chunk_rows_of: dict[str, list[int]] = {}
+    sent_rows_of: dict[str, list[int]] = {}
+    for i, c in enumerate(reusable.chunks if reusable else ()):
+        chunk_rows_of.setdefault(c.doc_id, []).append(i)
+    for i, sent in enumerate(reusable.sentences if reusable else ()):
+        sent_rows_of.setdefault(sent.doc_id, []).append(i)
+    # New documents' texts, embedded after the loop: (slot in *_rows, chunk texts, sentences).
+    pending: list[tuple[int, list[str], list[str]]] = []
     for doc in documents:
         docs[doc.doc_id] = doc
         old = reusable.documents.get(doc.doc_id) if reusable else None
         if reusable is not None and old is not None and old.sha256 == doc.sha256:
-            old_chunk_rows = [i for i, c in enumerate(reusable.chunks) if c.doc_id == doc.doc_id]
-            old_sent_rows = [i for i, s in enumerate(reusable.sentences) if s.doc_id == doc.doc_id]
+            old_chunk_rows = chunk_rows_of.get(doc.doc_id, [])
+            old_sent_rows = sent_rows_of.get(doc.doc_id, [])
             id_map = {
                 reusable.sentences[i].sent_id: len(sentences) + k
                 for k, i in enumerate(old_sent_rows)
@@ -95,12 +104,24 @@ def build_index(
             first_sentence_id=len(sentences),
         )
         texts = [chunk_embedding_text(c, doc, settings.embedding.title_prefix) for c in doc_chunks]
-        chunk_rows.append(embedder.embed(texts))
-        sentence_rows.append(embedder.embed([doc.text[s.start : s.end] for s in doc_sents]))
+        pending.append((len(chunk_rows), texts, [doc.text[s.start : s.end] for s in doc_sents]))
+        chunk_rows.append(np.zeros((0, embedder.dim), np.float32))  # filled below
+        sentence_rows.append(np.zeros((0, embedder.dim), np.float32))
         sentences.extend(doc_sents)
         chunks.extend(doc_chunks)
         if progress:
             progress(doc.doc_id, len(doc_chunks))
+    if pending:
+        # One model call for all new chunks and one for all new sentences: full batches of
+        # similar length, instead of a ragged last batch per document.
+        chunk_vecs = embedder.embed([t for _, texts, _ in pending for t in texts])
+        sent_vecs = embedder.embed([t for _, _, sents in pending for t in sents])
+        at_chunk = at_sent = 0
+        for slot, texts, sents in pending:
+            chunk_rows[slot] = chunk_vecs[at_chunk : at_chunk + len(texts)]
+            sentence_rows[slot] = sent_vecs[at_sent : at_sent + len(sents)]
+            at_chunk += len(texts)
+            at_sent += len(sents)
     dim = embedder.dim
     chunk_vectors = np.concatenate(chunk_rows) if chunk_rows else np.zeros((0, dim), np.float32)
     return IndexData(

@@ -169,7 +169,11 @@ class IndexStore:
             for name in (*files, "manifest.json"):
                 with (tmp / name).open("rb") as fh:
                     os.fsync(fh.fileno())
-            name = f"v{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
+            # Microseconds too: pruning and the fallback to an older version go by name, so
+            # versions saved within one second must still sort by age.
+            seconds, micros = divmod(time.time_ns() // 1000, 10**6)
+            stamp = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(seconds))}.{micros:06d}"
+            name = f"v{stamp}-{uuid.uuid4().hex[:6]}"
             os.rename(tmp, self.versions / name)
             _fsync_dir(self.versions)
         except BaseException:
@@ -260,7 +264,9 @@ class IndexStore:
         if index.ntotal != len(chunks) or len(sentence_vectors) != len(sentences):
             raise ValueError("vector counts do not match chunk/sentence counts")
         if "chunks.npy" in manifest["files"]:
-            chunk_vectors = np.load(path / "chunks.npy", allow_pickle=False)
+            # Memory-mapped: filtered search and re-scoring touch few rows; the ANN index is
+            # what must be resident.
+            chunk_vectors = np.load(path / "chunks.npy", mmap_mode="r", allow_pickle=False)
         else:
             chunk_vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
         params = {key: manifest[key] for key in expected}

@@ -75,18 +75,13 @@ def build_faiss_index(vectors: Vectors, settings: VectorStoreSettings | None = N
     if kind == "flat":
         index: Any = faiss.IndexFlatIP(dim)
     elif kind == "hnsw_sq8":
-        index = faiss.IndexHNSWSQ(
-            dim, faiss.ScalarQuantizer.QT_8bit, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT
-        )
+        index = faiss.index_factory(dim, f"HNSW{settings.hnsw_m},SQ8", faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = settings.hnsw_ef_construction
         index.train(_sample(x, 200_000))
     else:  # ivf_sq8
         # ~4*sqrt(n) cells; never more than n/39, the fewest points per cell k-means accepts.
         nlist = max(1, min(settings.ivf_lists or int(4 * np.sqrt(n)), n // 39))
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(
-            quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-        )
+        index = faiss.index_factory(dim, f"IVF{nlist},SQ8", faiss.METRIC_INNER_PRODUCT)
         index.train(_sample(x, max(40 * nlist, 100_000)))
     if n:
         for start in range(0, n, 100_000):  # bounded temporary memory while adding
@@ -129,16 +124,26 @@ def _sample(x: Vectors, limit: int) -> Vectors:
 class FaissSearch:
     """Dense search with the version's own FAISS index."""
 
-    def __init__(self, index: Any) -> None:
+    def __init__(self, index: Any, exact: Vectors | None = None, rerank: int = 1) -> None:
         self.index = index
+        # 8-bit codes blur near-ties: re-score a few more candidates with the exact vectors.
+        self.exact = exact if rerank > 1 and not is_exact(index) else None
+        self.rerank = rerank
 
     def search(self, query: Vectors, k: int) -> Ranking:
         """Top ``k`` rows by inner product (cosine: vectors are normalised)."""
         n = int(self.index.ntotal)
         if n == 0 or k <= 0:
             return []
-        scores, rows = self.index.search(query.reshape(1, -1), min(k, n))
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        fetch = min(n, k * self.rerank if self.exact is not None else k)
+        scores, rows = self.index.search(query.reshape(1, -1), fetch)
+        found = rows[0][rows[0] >= 0]
+        if self.exact is None:
+            return [(int(r), float(s)) for r, s in zip(found, scores[0], strict=False)]
+        exact = np.asarray(self.exact[np.sort(found)] @ query.reshape(-1), dtype=np.float32)
+        order = np.argsort(-exact)[:k]
+        rows_sorted = np.sort(found)
+        return [(int(rows_sorted[i]), float(exact[i])) for i in order]
 
 
 class FaissStore:
@@ -158,7 +163,7 @@ class FaissStore:
     def searcher(self, data: IndexData) -> DenseSearch:
         """The version's FAISS index, with this process's search-time settings."""
         tune(data.faiss_index, self.settings)
-        return FaissSearch(data.faiss_index)
+        return FaissSearch(data.faiss_index, data.chunk_vectors, self.settings.rerank)
 
 
 # -- Milvus: one shared collection, keyed by vector content -----------------------------------

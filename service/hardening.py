@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from rag.config import Settings
 from service import ready
+from service.jsonguard import StrictJsonMiddleware
 from service.limits import BodyLimitMiddleware, RateLimitMiddleware, TimeoutMiddleware
 from service.observability import RequestIdMiddleware
 from service.openapi_errors import document_errors
@@ -18,6 +19,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     limits = settings.limits
     # add_middleware puts each one outside the previous: the innermost is added first.
     app.add_middleware(TimeoutMiddleware, limits.request_timeout_s, limits.timeout_paths)
+    app.add_middleware(StrictJsonMiddleware, limits.max_json_depth)
     if limits.rate_limit:
         app.add_middleware(RateLimitMiddleware, limits.rate_limit, limits.rate_limit_paths)
     app.add_middleware(

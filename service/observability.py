@@ -21,8 +21,12 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 # A client's id is echoed only if it is short and plain, so it cannot forge log lines.
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s,;\"']+")
-# LogRecord attributes that are not "extra" fields.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# LogRecord attributes that are not "extra" fields (uvicorn's color_message repeats message).
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def new_request_id(given: bytes | None) -> str:
@@ -135,6 +139,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler:
     """Send all logs (uvicorn's too) through one handler: text or JSON, ids, redaction."""
     handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setLevel(logging.INFO)  # some libraries set DEBUG on their own loggers
     handler.addFilter(RequestIdFilter())
     token = settings.api_token.get_secret_value() if settings.api_token else ""
     handler.addFilter(RedactFilter([token]))

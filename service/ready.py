@@ -23,7 +23,7 @@ class Readiness(BaseModel):
 
     ready: bool
     status: str = Field(
-        description="ready | degraded (serving an older version than CURRENT) | unavailable"
+        description="ready | degraded (serving another version than CURRENT names) | unavailable"
     )
     serving_version: str | None = None
     current_version: str | None = None
@@ -33,22 +33,37 @@ class Readiness(BaseModel):
     detail: str = ""
 
 
+def _unavailable(exc: Exception) -> Readiness:
+    return Readiness(ready=False, status="unavailable", detail=str(exc))
+
+
 def readiness(pipeline: Pipeline | None) -> Readiness:
     """Check the live index against its manifest and against CURRENT."""
     if pipeline is None:
         return Readiness(ready=False, status="unavailable", detail="still starting")
-    try:
-        data = pipeline.loaded.data
-        current = pipeline.store.current_name()
-        manifest_path = pipeline.store.versions / data.version / "manifest.json"
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (RagError, OSError, ValueError) as exc:
-        return Readiness(ready=False, status="unavailable", detail=str(exc))
+    for _ in range(3):
+        try:
+            data = pipeline.loaded.data
+        except RagError as exc:
+            return _unavailable(exc)
+        try:
+            current = pipeline.store.current_name()
+            manifest_path = pipeline.store.versions / data.version / "manifest.json"
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            break
+        except (OSError, ValueError) as exc:
+            # A write may have swapped in a new version (and pruned this one) meanwhile: look
+            # again; if the same version is still live, its manifest really is unreadable.
+            if pipeline.loaded.data.version == data.version:
+                return _unavailable(exc)
+    else:
+        return _unavailable(RuntimeError("the index kept changing while it was checked"))
     problems = []
-    if manifest.get("n_chunks") != len(data.chunks) or data.faiss_index.ntotal != len(data.chunks):
+    vectors = len(data.chunk_vectors)
+    if manifest.get("n_chunks") != len(data.chunks) or vectors != len(data.chunks):
         problems.append(
             f"chunks: manifest {manifest.get('n_chunks')}, loaded {len(data.chunks)}, "
-            f"vectors {data.faiss_index.ntotal}"
+            f"vectors {vectors}"
         )
     if manifest.get("n_sentences") != len(data.sentences):
         problems.append("sentence count differs from the manifest")
@@ -68,8 +83,10 @@ def readiness(pipeline: Pipeline | None) -> Readiness:
         return Readiness(
             ready=True,
             status="degraded",
-            detail=f"CURRENT names {current}, which is damaged or unreadable; serving the "
-            f"previous intact version {data.version}",
+            # Either CURRENT's version is damaged (the load fell back; the log says why) or a
+            # newer one is being switched to (for at most paths.reload_interval_s).
+            detail=f"CURRENT names {current}, which is damaged or not yet loaded; serving "
+            f"{data.version}",
             **base,
         )
     return Readiness(ready=True, status="ready", **base)
