@@ -216,14 +216,14 @@ def test_slow_ask_gets_504_and_the_server_keeps_serving(
     settings = _settings(tmp_path, request_timeout_s=0.5)
 
     def hang(*_: object, **__: object) -> None:
-        time.sleep(3)  # a generator that never answers in time
+        time.sleep(8)  # a generator that never answers in time
 
     with _client(settings, pipeline) as client:
         monkeypatch.setattr(pipeline, "ask", hang)
         start = time.monotonic()
         response = client.post("/ask", json=QUESTION)
         assert response.status_code == 504 and "0.5 s" in response.json()["detail"]
-        assert time.monotonic() - start < 2.5
+        assert time.monotonic() - start < 6  # answered without waiting for the thread
         assert client.get("/health").status_code == 200
 
 
