@@ -407,7 +407,8 @@ def markdown_report(
     lines = [f"# {title}", "", f"Measured on: {machine()}", ""]
     lines.append("| metric | " + " | ".join(names) + " |")
     lines.append("|---|" + "---|" * len(names))
-    keys = [k for k in variants[names[0]] if k != "questions"]
+    # Every variant's metrics: a generative variant adds a "generate" latency stage.
+    keys = [k for k in dict.fromkeys(k for m in variants.values() for k in m) if k != "questions"]
     for key in keys:
         lines.append(
             f"| {key} | " + " | ".join(f"{variants[n].get(key, 0):.4g}" for n in names) + " |"
@@ -437,8 +438,7 @@ def _print_table(variants: dict[str, dict[str, float]]) -> None:
         table.add_column(name.split("=", 1)[-1], justify="right")
     if len(variants) > 1:
         table.title = f"rag eval --sweep {next(iter(variants)).split('=', 1)[0]}"
-    first = next(iter(variants.values()))
-    for key in first:
+    for key in dict.fromkeys(k for m in variants.values() for k in m):
         table.add_row(key, *(f"{v.get(key, 0):.4g}" for v in variants.values()))
     Console(width=max(100, 30 + 22 * len(variants))).print(table)
 

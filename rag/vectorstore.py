@@ -99,7 +99,7 @@ def tune(index: Any, settings: VectorStoreSettings) -> None:
 
 
 def describe(index: Any) -> str:
-    """A short name for an index, e.g. 'IndexHNSWSQ(M=32, ef=96)'."""
+    """A short name for an index, e.g. 'IndexIVFScalarQuantizer(nlist=4000, nprobe=32)'."""
     name = type(index).__name__
     if hasattr(index, "hnsw"):
         return f"{name}(ef_search={index.hnsw.efSearch})"
@@ -140,10 +140,9 @@ class FaissSearch:
         found = rows[0][rows[0] >= 0]
         if self.exact is None:
             return [(int(r), float(s)) for r, s in zip(found, scores[0], strict=False)]
-        exact = np.asarray(self.exact[np.sort(found)] @ query.reshape(-1), dtype=np.float32)
-        order = np.argsort(-exact)[:k]
-        rows_sorted = np.sort(found)
-        return [(int(rows_sorted[i]), float(exact[i])) for i in order]
+        found = np.sort(found)  # ascending rows: sequential reads from a memory-mapped file
+        exact = np.asarray(self.exact[found] @ query.reshape(-1), dtype=np.float32)
+        return [(int(found[i]), float(exact[i])) for i in np.argsort(-exact)[:k]]
 
 
 class FaissStore:

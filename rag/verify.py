@@ -55,6 +55,18 @@ _NUMBER_RE = re.compile(
     r"(?<![\w.])\d+(?:[.,]\d+)*(?:st|nd|rd|th)?(?![\w])|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b",
     re.IGNORECASE,
 )
+_ORDINALS = {
+    w: i
+    for i, w in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth".split(), start=1
+    )
+}
+_ORDINAL_RE = re.compile(
+    r"\b(?:" + "|".join(_ORDINALS) + r")\b|(?<![\w.])(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE
+)
+# A duration or period in a claim must be the source's, not the model's ("for over a year").
+_TIME_UNITS = frozenset("hour day week month year decade century".split())
+_END_RE = re.compile(r"[.!?…][\"'”’)\]]*$")
 _MONTHS = (
     "january february march april may june july august september october november december"
 ).split()
@@ -199,6 +211,17 @@ def numbers_in(text: str) -> set[str]:
     return out
 
 
+def ordinals_in(text: str) -> set[str]:
+    """Ordinals, as words or digits: "second" and "2nd" are both "2nd"."""
+    out = set()
+    for match in _ORDINAL_RE.finditer(text):
+        word = match.group(0).lower()
+        n = _ORDINALS[word] if word in _ORDINALS else int(match.group(1))
+        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        out.add(f"{n}{suffix}")
+    return out
+
+
 def names_in(text: str) -> list[str]:
     """Capitalised words after the first word: the names a claim mentions."""
     found = []
@@ -282,6 +305,7 @@ class _Span:
     words: str
     bag: frozenset[str]
     numbers: set[str]
+    ordinals: set[str]
     negated: bool
 
 
@@ -380,6 +404,7 @@ class Verifier:
             words=_words(text),
             bag=frozenset(terms(text)),
             numbers=numbers_in(text),
+            ordinals=ordinals_in(text),
             negated=bool(_NEGATION_RE.search(text)),
         )
 
@@ -439,6 +464,8 @@ class Verifier:
             return "a question, not a statement"
         if _INSTRUCTION_RE.search(claim):
             return "an instruction, not a statement"
+        if not _END_RE.search(claim):
+            return "an incomplete sentence (cut off, or a heading)"
         if len(claim.split()) < 3:
             return "too short to check"
         if not valid and self.settings.require_citation:
@@ -471,6 +498,10 @@ class Verifier:
             lexical = 0.0
             problems.append("it states nothing beyond the attribution")
         missing_numbers = sorted(numbers_in(claim) - set().union(*(s.numbers for s in spans)))
+        missing_numbers += sorted(ordinals_in(claim) - set().union(*(s.ordinals for s in spans)))
+        units = [t for t in content if t in _TIME_UNITS and not _matches(t, bag)]
+        if units:
+            problems.append(f"a period the source does not state: {', '.join(units)}")
         if missing_numbers:
             problems.append(f"numbers not in the source: {', '.join(missing_numbers)}")
         missing_names = [

@@ -311,3 +311,27 @@ def test_settings_need_an_endpoint_or_a_file() -> None:
         {"generator.kind": "openai", "generator.base_url": "http://127.0.0.1:9/v1"}
     )
     assert settings.generator.verify.unsupported == "drop"
+
+
+def test_ordinals_periods_and_cut_off_sentences_are_dropped(
+    pipeline: Pipeline, llm: ScriptedLLM, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="rag.generate")
+
+    def reply(req: dict[str, Any]) -> str:
+        cables, cost = source_number(req, "312 steel"), source_number(req, "48 million")
+        return (
+            f"City engineers replaced 312 steel cables in the first phase [{cables}]. "
+            f"City engineers replaced 312 steel cables over a decade [{cables}]. "
+            f"The repair cost 48 million dollars [{cost}]. "
+            "The Harbor Bridge reopened to traffic on March 3, 2025 after a repair programme that "
+            f"cost [{cost}]"
+        )
+
+    llm.reply(reply)
+    response = pipeline.ask(CABLES)
+    assert response.answer == "The repair cost 48 million dollars [1]."
+    assert response.generated_sentences == 4 and response.dropped_sentences == 3
+    assert "numbers not in the source: 1st" in caplog.text
+    assert "a period the source does not state: decade" in caplog.text
+    assert "an incomplete sentence" in caplog.text

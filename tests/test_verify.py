@@ -9,6 +9,7 @@ from rag.verify import (
     SentenceBuffer,
     names_in,
     numbers_in,
+    ordinals_in,
     parse_markers,
     quotations_in,
     split_sentences,
@@ -99,3 +100,11 @@ def test_markers_go_before_the_final_stop() -> None:
     assert _with_markers("It reopened in 2025.", [2, 1, 2]) == "It reopened in 2025 [2][1]."
     assert _with_markers("It reopened", [1]) == "It reopened [1]"
     assert _with_markers('He said "fine."', [1]) == 'He said "fine." [1]'
+
+
+def test_ordinals_as_words_or_digits() -> None:
+    assert ordinals_in("the second war, the 11th draft, the 3rd of May, secondly") == {
+        "2nd",
+        "11th",
+        "3rd",
+    }

@@ -1,0 +1,36 @@
+"""The eval harness counts what a generator wrote and what verification dropped."""
+
+from __future__ import annotations
+
+from eval.harness import Question, metrics, score_one
+from rag.schemas import AskResponse
+
+
+def _response(generator: str, generated: int, dropped: int, fallback: str | None) -> AskResponse:
+    return AskResponse(
+        question="q",
+        answer="City engineers replaced 312 steel cables [1].",
+        abstained=False,
+        support=0.5,
+        citations=[],
+        passages=[],
+        timings_ms={"total": 10.0, "generate": 8.0},
+        generator=generator,
+        generated_sentences=generated,
+        dropped_sentences=dropped,
+        fallback=fallback,
+    )
+
+
+def test_generative_counts_per_answer_and_in_total() -> None:
+    q = Question(id="q1", question="How many?", type="single", accept=["312"])
+    kept = score_one(q, _response("openai:m", 4, 3, None), 10.0, {})
+    fell_back = score_one(q, _response("extractive", 2, 2, "none supported"), 10.0, {})
+    m = metrics([kept, fell_back])
+    assert m["generated_answers"] == 0.5 and m["generator_fallbacks"] == 1
+    assert m["generated_sentences"] == 6 and m["dropped_sentences"] == 5
+    assert m["dropped_sentence_share"] == round(5 / 6, 4)
+    assert m["latency_ms_generate_p50"] == 8.0
+    record = kept.to_json()
+    assert record["generator"] == "openai:m" and record["dropped_sentences"] == 3
+    assert record["generated_sentences"] == 4 and record["fallback"] is None
