@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.chunking import Sentence
 from rag.config import AnswerSettings
-from rag.documents import DocMeta, meta_text
+from rag.documents import DocMeta, Document, meta_text
 from rag.embedding import Vectors
 from rag.retrieve import Hit
 from rag.schemas import Citation
@@ -35,6 +35,40 @@ _NUMBER_RE = re.compile(
 )
 _ARTICLE_RE = re.compile(r"\b(article|clause|paragraph|point)\s+\d+", re.IGNORECASE)
 _NUMBERS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+# How precise the asked-for value must be: "on what date" wants a day, "in what month" a month,
+# "how much did it cost" an amount of money. An answer that is only a year (or a bare count)
+# does not answer them.
+_DAY_RE = re.compile(
+    rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?"
+    rf"(?:\s*[-–]\s*\d{{1,2}}(?:st|nd|rd|th)?)?\s+(?:of\s+)?(?:{_MONTHS})\b|\b\d{{4}}-\d\d-\d\d\b",
+    re.IGNORECASE,
+)
+_MONTH_RE = re.compile(rf"\b(?:{_MONTHS})\b", re.IGNORECASE)
+_MONEY_RE = re.compile(
+    r"[$€£₽]\s?\d|\b(?:usd|eur|amd|azn|gbp)\s?\d|\b\d[\d,.]*\s*(?:million|billion|bn|m|k)?\s*"
+    r"(?:dollars?|euros?|usd|eur|amd|azn|gbp|manats?|drams?|r[o]?ubles?|pounds?|lira)\b",
+    re.IGNORECASE,
+)
+_PRECISION: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+    (re.compile(r"\b(what|which) (exact )?(date|days?)\b", re.I), _DAY_RE),
+    (re.compile(r"\b(what|which) month\b", re.I), _MONTH_RE),
+]
+_MONEY_CUE = re.compile(
+    r"\b(spen[dt]|spending|costs?|costing|worth|monetary|price[ds]?|paid|pay|budget(ed)?|"
+    r"invest(ed|ment)?|fund(ed|ing)?|dollars?|euros?|financ(e|ed|ing))\b",
+    re.IGNORECASE,
+)
+# "What bandwidth, in gigabits per second, ...": the value must come with that unit.
+_UNIT_RE = re.compile(r",\s*in\s+([^\W\d_]+)(?:\s+per\s+[^\W\d_]+)?\s*,", re.IGNORECASE)
+# "Who is the chief executive of X?" asks for a person; "Who mediated?" may be answered by an
+# organisation or a country.
+_WHO_ROLE_RE = re.compile(
+    r"^\s*who (is|was|are|were|will be|has been|had been) (the|its|their|[^\W\d_]+['’]s)\s",
+    re.IGNORECASE,
+)
+_NAMED = frozenset(
+    {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "LAW", "WORK_OF_ART"}
+)
 
 # Question pattern -> (entity labels that would answer it, regex fallback). First match wins.
 _EXPECTATIONS: list[tuple[re.Pattern[str], frozenset[str], re.Pattern[str] | None]] = [
@@ -57,7 +91,7 @@ _EXPECTATIONS: list[tuple[re.Pattern[str], frozenset[str], re.Pattern[str] | Non
         re.compile(
             r"\bhow (many|much|far|large|big)\b|\bwhat (?:(?:is|was|were|are) the )?(?:\w+ )?"
             r"(percentage|share|number|amount|figure|sum|proportion|size|length|value|cost|"
-            r"price)\b",
+            r"price|bandwidth|capacity|speed|distance|population|area|budget|total)\b",
             re.I,
         ),
         _NUMBERS,
@@ -93,6 +127,7 @@ _EXPECTATIONS: list[tuple[re.Pattern[str], frozenset[str], re.Pattern[str] | Non
         frozenset({"GPE", "LOC", "FAC"}),
         None,
     ),
+    (re.compile(r"\bwhat (is|was|were|are) the names? of\b", re.I), _NAMED, None),
 ]
 _AUTHOR_RE = re.compile(r"\b(wrote|written|authors?|co-?authors?|byline)\b", re.I)
 _RECENCY_RE = re.compile(
@@ -112,6 +147,7 @@ class QuestionProfile:
     recency: bool = False  # "latest", "currently", "still": prefer the newest sources
     about_author: bool = False  # "who wrote ...": bylines and author notes are the evidence
     counted: str | None = None  # "how many <prisoners>": the count must stand next to it
+    precise: re.Pattern[str] | None = None  # what the answering value must look like
 
 
 def profile_question(question: str) -> QuestionProfile:
@@ -122,6 +158,16 @@ def profile_question(question: str) -> QuestionProfile:
         if pattern.search(question):
             expected, expected_re = labels, regex
             break
+    counted = _counted_noun(question)
+    unit = _UNIT_RE.search(question)
+    if unit and not counted:
+        expected, expected_re = expected or _NUMBERS, expected_re or _NUMBER_RE
+        counted = stem(unit.group(1).lower())
+    precise = next((p for cue, p in _PRECISION if cue.search(question)), None)
+    if expected_re is _NUMBER_RE and not counted and _MONEY_CUE.search(question):
+        expected, precise = frozenset({"MONEY"}), _MONEY_RE
+    if expected == frozenset({"PERSON", "ORG"}) and _WHO_ROLE_RE.search(question):
+        expected = frozenset({"PERSON"})
     # Capitalised words after the first word, and numbers: the specifics a supporting
     # sentence should mention.
     words = re.findall(r"[^\W_]+(?:[’'-][^\W_]+)*", question)
@@ -137,7 +183,8 @@ def profile_question(question: str) -> QuestionProfile:
         normalise(question),
         recency,
         bool(_AUTHOR_RE.search(question)),
-        _counted_noun(question),
+        counted,
+        precise,
     )
 
 
@@ -241,10 +288,13 @@ def _type_ok(sentence: Sentence, text: str, profile: QuestionProfile) -> bool:
             # A date question wants a point in time ("June 2026"), not a span ("30 years").
             if label == "DATE" and profile.expected_re is _DATE_RE and not _DATE_RE.search(ent):
                 continue
+            if profile.precise is not None and not profile.precise.search(ent):
+                continue
             return True
-    if profile.expected_re is None:
+    pattern = profile.precise or profile.expected_re
+    if pattern is None:
         return False
-    return any(not _in_question(m.group(0), profile) for m in profile.expected_re.finditer(text))
+    return any(not _in_question(m.group(0), profile) for m in pattern.finditer(text))
 
 
 def _in_question(fragment: str, profile: QuestionProfile) -> bool:
@@ -398,6 +448,26 @@ def attribution(meta: DocMeta, section: str, heading: str | None, dated: bool = 
     return f"As of {when}, {text}" if dated else text[0].upper() + text[1:]
 
 
+def cite(n: int, doc: Document, section: str, start: int, end: int) -> Citation:
+    """Citation ``[n]``: the verbatim span ``doc.text[start:end]`` with its source's metadata."""
+    meta = doc.meta
+    return Citation(
+        id=n,
+        doc_id=doc.doc_id,
+        title=meta.title,
+        publisher=meta.publisher,
+        authors=list(meta.authors),
+        date=meta.date,
+        date_estimated=meta.date_estimated,
+        kind=meta.kind,
+        section=section,
+        start=start,
+        end=end,
+        page=doc.page_of(start),
+        quote=doc.text[start:end],
+    )
+
+
 def compose(
     chosen: list[Scored], data: IndexData, dated: bool = False
 ) -> tuple[str, list[Citation]]:
@@ -412,23 +482,7 @@ def compose(
         doc = data.documents[sent.doc_id]
         quote = doc.text[item.start : item.end]
         meta = doc.meta
-        citations.append(
-            Citation(
-                id=n,
-                doc_id=doc.doc_id,
-                title=meta.title,
-                publisher=meta.publisher,
-                authors=list(meta.authors),
-                date=meta.date,
-                date_estimated=meta.date_estimated,
-                kind=meta.kind,
-                section=sent.section,
-                start=item.start,
-                end=item.end,
-                page=doc.page_of(item.start),
-                quote=quote,
-            )
-        )
+        citations.append(cite(n, doc, sent.section, item.start, item.end))
         shown = re.sub(r"\s+", " ", quote).strip()
         lead = attribution(meta, sent.section, sent.heading, dated)
         page = doc.page_of(item.start)

@@ -190,6 +190,7 @@ def serve(
         log_level="info",
         log_config=None,  # keep the handler set up above
         access_log=False,  # the service logs its own access lines, with request ids
+        timeout_keep_alive=settings.service.keep_alive_s,
     )
 
 

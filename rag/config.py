@@ -148,6 +148,13 @@ class ServiceSettings(_Group):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_question_chars: int = Field(2000, ge=10, description="Longer questions get a 422.")
+    keep_alive_s: int = Field(
+        75,
+        ge=1,
+        description="How long an idle keep-alive connection stays open. Longer than clients' "
+        "pool expiry (httpx: 5 s) and load balancers' idle timeout (often 60 s), so the server "
+        "never closes a connection just as a client reuses it (a dropped request).",
+    )
     max_top_k: int = Field(50, ge=1)
     enable_writes: bool = Field(True, description="Serve POST/PUT/DELETE /documents.")
     local_only: bool = Field(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from rag import prompt
-from rag.answer import ABSTAIN_TEXT, SentenceIdf
+from rag.answer import ABSTAIN_TEXT, SentenceIdf, cite
 from rag.config import GeneratorSettings
 from rag.embedding import Vectors
 from rag.errors import GeneratorUnavailable
@@ -225,25 +225,9 @@ class _Assembler:
     def _cite(self, span: SpanRef) -> int:
         key = (span.doc_id, span.start, span.end)
         if key not in self.ids:
-            doc = self.data.documents[span.doc_id]
-            meta = doc.meta
             self.ids[key] = len(self.citations) + 1
-            self.citations.append(
-                Citation(
-                    id=self.ids[key],
-                    doc_id=doc.doc_id,
-                    title=meta.title,
-                    publisher=meta.publisher,
-                    authors=list(meta.authors),
-                    date=meta.date,
-                    date_estimated=meta.date_estimated,
-                    kind=meta.kind,
-                    section=span.section,
-                    start=span.start,
-                    end=span.end,
-                    quote=doc.text[span.start : span.end],
-                )
-            )
+            doc = self.data.documents[span.doc_id]
+            self.citations.append(cite(self.ids[key], doc, span.section, span.start, span.end))
         return self.ids[key]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import _count_near_noun, profile_question
+from rag.answer import _count_near_noun, _type_ok, profile_question
+from rag.chunking import Sentence
 from rag.documents import DocMeta
 from rag.schemas import Filters
 from rag.temporal import after_newest, matches, period_of
@@ -16,9 +17,31 @@ from rag.temporal import after_newest, matches, period_of
         ("When did the talks start?", {"DATE", "TIME"}),
         ("In what month and year did the mission deploy?", {"DATE", "TIME"}),
         ("How many villages were handed over?", {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
-        ("What was the monetary value of the deal?", {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
+        ("What was the monetary value of the deal?", {"MONEY"}),
         ("Which article of the statement is disputed?", {"LAW"}),
         ("Who chairs the commission?", {"PERSON", "ORG"}),
+        ("Who is the chief executive of the operator?", {"PERSON"}),
+        ("How much did the government spend on the road?", {"MONEY"}),
+        ("How much land did Baku regain?", {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
+        (
+            "What bandwidth, in gigabits per second, does it give?",
+            {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"},
+        ),
+        (
+            "What is the name of the envoy?",
+            {
+                "PERSON",
+                "ORG",
+                "GPE",
+                "LOC",
+                "FAC",
+                "NORP",
+                "PRODUCT",
+                "EVENT",
+                "LAW",
+                "WORK_OF_ART",
+            },
+        ),
         ("Which humanitarian body urged the release?", {"ORG", "NORP"}),
         ("Why does the author oppose the deal?", set()),
     ],
@@ -49,6 +72,48 @@ def test_count_must_stand_next_to_the_counted_noun() -> None:
         profile,
     )
     assert not _count_near_noun("The 2023 exchange freed prisoners.", profile)  # from question
+
+
+def _sentence(text: str, *entities: tuple[str, str]) -> tuple[Sentence, str]:
+    return Sentence(0, "a.txt", 0, len(text), "body", None, tuple(entities)), text
+
+
+@pytest.mark.parametrize(
+    ("question", "answers", "not_answers"),
+    [
+        (  # "on what date" wants a day, not just a month
+            "On what date was the group dissolved?",
+            _sentence("It was dissolved on 1 December 2023.", ("DATE", "1 December 2023")),
+            _sentence("It worked until July 2023.", ("DATE", "July 2023")),
+        ),
+        (
+            "In what month and year did the mission deploy?",
+            _sentence("It deployed in February 2023.", ("DATE", "February 2023")),
+            _sentence("It deployed in 2023.", ("DATE", "2023")),
+        ),
+        (  # money questions want an amount of money, not any number
+            "How much did the government spend on the road?",
+            _sentence("The road cost $12 million to build.", ("MONEY", "$12 million")),
+            _sentence("The road is 12 km long and took 3 years.", ("QUANTITY", "12 km")),
+        ),
+        (  # the asked-for unit must come with the value
+            "What bandwidth, in gigabits per second, does the link provide?",
+            _sentence("The link carries 400 gigabits per second.", ("CARDINAL", "400")),
+            _sentence("The link is one of 3 routes.", ("CARDINAL", "3")),
+        ),
+        (
+            "Who is the chief executive of the operator?",
+            _sentence("Its chief executive, Jane Doe, signed.", ("PERSON", "Jane Doe")),
+            _sentence("The operator belongs to Acme Holding.", ("ORG", "Acme Holding")),
+        ),
+    ],
+)
+def test_answers_must_have_the_asked_for_precision(
+    question: str, answers: tuple[Sentence, str], not_answers: tuple[Sentence, str]
+) -> None:
+    profile = profile_question(question)
+    assert _type_ok(*answers, profile)
+    assert not _type_ok(*not_answers, profile)
 
 
 def test_periods_and_dates_beyond_the_collection() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import http.client
 import io
 import json
 import logging
@@ -497,3 +498,29 @@ def test_demo_page_works_under_its_csp_in_chromium(tmp_path: Path, pipeline: Pip
             finally:
                 browser.close()
     assert violations == [] and blocked == [], (violations, blocked)
+
+
+def test_idle_keep_alive_connection_outlives_client_pools(
+    tmp_path: Path, pipeline: Pipeline
+) -> None:
+    """A connection idle longer than a client pool's expiry (httpx: 5 s) is still open.
+
+    Were the server to close it first, a client reusing it at that moment loses the request
+    (a ReadError seen under load before service.keep_alive_s existed).
+    """
+    env = rag_env(_settings(tmp_path).paths.index_dir, tmp_path / "data")
+    with ServerProcess(env, tmp_path, tmp_path / "server.log") as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            conn.request("GET", "/health")
+            first = conn.getresponse()
+            first.read()
+            sock = conn.sock
+            time.sleep(6.5)
+            conn.request("GET", "/health")  # same socket: raises if the server closed it
+            second = conn.getresponse()
+            second.read()
+            assert first.status == second.status == 200
+            assert conn.sock is sock
+        finally:
+            conn.close()
