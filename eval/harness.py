@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import math
 import platform
+import re
 import statistics
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,6 +171,7 @@ class Result:
             "dropped_sentences": self.response.dropped_sentences,
             "fallback": self.response.fallback,
             "sentences": [s.model_dump() for s in self.response.sentences],
+            "dropped": [s.model_dump() for s in self.response.dropped],
         }
 
 
@@ -395,12 +398,71 @@ def machine() -> str:
     )
 
 
+def problems_of(reason: str | None) -> set[str]:
+    """The kinds of problem a drop reason names, values left out ("numbers not in the source:
+    350" is "numbers not in the source")."""
+    reason = re.sub(r"^not supported by source [\d, ]+: ", "", reason or "unknown")
+    return {
+        re.sub(r"\d+(\.\d+)?", "N", part.split(":", 1)[0].strip()) for part in reason.split("; ")
+    }
+
+
+def drop_reasons(results: list[Result]) -> Counter[str]:
+    """Why verification removed generated sentences: each problem counted once per sentence."""
+    tally: Counter[str] = Counter()
+    for r in results:
+        for s in r.response.dropped:
+            tally.update(problems_of(s.reason))
+    return tally
+
+
+def drop_examples(dropped: Sequence[tuple[str, str, str | None]], most: int = 12) -> list[str]:
+    """Markdown lines: for each kind of problem, the first (question id, sentence, reason)
+    removed for it, so the examples show every way a sentence fails, not one failure repeated."""
+    lines: list[str] = []
+    shown: set[str] = set()
+    for qid, text, reason in dropped:
+        new = problems_of(reason) - shown
+        if not new:
+            continue
+        shown |= new
+        shown_text = re.sub(r"\s+", " ", text)[:200]
+        lines.append(f"- `{qid}` “{shown_text}” — {reason}")
+        if len(lines) >= most:
+            break
+    return lines
+
+
+def _verification_section(name: str, results: list[Result]) -> list[str]:
+    """What a generative variant's verification removed, in numbers and examples."""
+    generated = sum(r.response.generated_sentences for r in results)
+    dropped = [(r, s) for r in results for s in r.response.dropped]
+    fallbacks = sum(1 for r in results if r.response.fallback)
+    lines = [
+        "",
+        f"## What verification removed: {name}",
+        "",
+        f"{generated} sentences generated, {len(dropped)} removed "
+        f"({len(dropped) / generated if generated else 0:.0%}); {fallbacks} of {len(results)} "
+        "answers fell back to the extractive answer because no generated sentence was "
+        "supported (or the model failed).",
+        "",
+        "| problem (a sentence may have several) | sentences |",
+        "|---|---|",
+    ]
+    lines += [f"| {reason} | {n} |" for reason, n in drop_reasons(results).most_common()]
+    lines += ["", "Examples (the first sentence removed for each kind of problem):", ""]
+    lines += drop_examples([(r.q.id, s.text, s.reason) for r, s in dropped])
+    return lines
+
+
 def markdown_report(
     title: str,
     variants: dict[str, dict[str, float]],
     settings: Settings,
     results: list[Result],
     curve: list[dict[str, float]] | None = None,
+    others: dict[str, list[Result]] | None = None,
 ) -> str:
     """A Markdown report: headline table, settings, machine, failures."""
     names = list(variants)
@@ -417,6 +479,9 @@ def markdown_report(
         lines += ["", "## Abstention calibration", "", "| " + " | ".join(curve[0]) + " |"]
         lines.append("|" + "---|" * len(curve[0]))
         lines += ["| " + " | ".join(f"{v:.3g}" for v in row.values()) + " |" for row in curve]
+    for name, variant_results in {names[0]: results, **(others or {})}.items():
+        if any(r.response.generated_sentences for r in variant_results):
+            lines += _verification_section(name, variant_results)
     lines += ["", "## Settings", "", "```json", settings.model_dump_json(indent=2), "```", ""]
     tags = by_tag(results)
     if tags:
@@ -511,13 +576,26 @@ def run_cli(
             "calibration": curve or None,
             "by_tag": by_tag(all_results[first]),
             "results": [r.to_json() for r in all_results[first]],
+            # Every other variant's per-question records too (a generative run's dropped
+            # sentences, question by question).
+            "variant_results": {
+                name: [r.to_json() for r in results]
+                for name, results in all_results.items()
+                if name != first
+            }
+            or None,
         }
         json_out.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(
             markdown_report(
-                f"Evaluation: {questions}", scores, variants[first], all_results[first], curve
+                f"Evaluation: {questions}",
+                scores,
+                variants[first],
+                all_results[first],
+                curve,
+                {name: r for name, r in all_results.items() if name != first},
             ),
             encoding="utf-8",
         )

@@ -175,6 +175,7 @@ class _Assembler:
         self.seen: set[str] = set()
         self.generated = 0
         self.dropped = 0
+        self.removed: list[SentenceSupport] = []  # what was dropped, and why (never shown)
         self.kept = 0
 
     def add(self, check: Check) -> Iterator[str]:
@@ -183,6 +184,7 @@ class _Assembler:
         key = normalise(check.claim)
         if key in self.seen:
             self.dropped += 1  # a model looping on the same sentence
+            self.removed.append(_support(check, check.claim, [], "repeats an earlier sentence"))
             return
         self.seen.add(key)
         if check.supported:
@@ -201,6 +203,7 @@ class _Assembler:
                 self.pending.append(check.claim)
         else:
             self.dropped += 1
+            self.removed.append(_support(check, check.claim, []))
             log.info("dropped unsupported sentence (%s): %.200s", check.reason, check.claim)
 
     def _show(self, text: str) -> str:
@@ -209,18 +212,7 @@ class _Assembler:
         return piece
 
     def _report(self, check: Check, text: str, ids: list[int]) -> None:
-        self.sentences.append(
-            SentenceSupport(
-                text=text,
-                supported=check.supported,
-                citation_ids=ids,
-                cited_sources=check.cited,
-                ignored_markers=check.ignored,
-                lexical=check.lexical,
-                similarity=check.similarity,
-                reason=check.reason,
-            )
-        )
+        self.sentences.append(_support(check, text, ids))
 
     def _cite(self, span: SpanRef) -> int:
         key = (span.doc_id, span.start, span.end)
@@ -229,6 +221,20 @@ class _Assembler:
             doc = self.data.documents[span.doc_id]
             self.citations.append(cite(self.ids[key], doc, span.section, span.start, span.end))
         return self.ids[key]
+
+
+def _support(check: Check, text: str, ids: list[int], reason: str | None = None) -> SentenceSupport:
+    """The public record of one checked sentence."""
+    return SentenceSupport(
+        text=text,
+        supported=check.supported and reason is None,
+        citation_ids=ids,
+        cited_sources=check.cited,
+        ignored_markers=check.ignored,
+        lexical=check.lexical,
+        similarity=check.similarity,
+        reason=reason or check.reason,
+    )
 
 
 def _with_markers(claim: str, ids: list[int]) -> str:
@@ -277,7 +283,11 @@ class Verified:
         timings = dict(extractive.timings_ms)
         timings["generate"] = round((time.perf_counter() - t0) * 1000, 3)
         timings["total"] = round(timings.get("total", 0.0) + timings["generate"], 3)
-        counts = {"generated_sentences": out.generated, "dropped_sentences": out.dropped}
+        counts = {
+            "generated_sentences": out.generated,
+            "dropped_sentences": out.dropped,
+            "dropped": out.removed,
+        }
         if out.kept:
             yield Done(
                 extractive.model_copy(
@@ -319,7 +329,7 @@ class Verified:
         extractive: AskResponse,
         reason: str,
         timings: dict[str, float],
-        counts: dict[str, int],
+        counts: dict[str, Any],
     ) -> Iterator[AskEvent]:
         update: dict[str, Any] = {"timings_ms": timings, "fallback": reason, **counts}
         if self.settings.verify.fallback == "abstain":

@@ -106,6 +106,11 @@ class AskResponse(BaseModel):
     dropped_sentences: int = Field(
         0, description="Generated sentences removed because their sources don't support them."
     )
+    dropped: list[SentenceSupport] = Field(
+        default_factory=list,
+        description="Generated answers: the sentences verification removed (never shown in "
+        "`answer`), each with the reason — what the model said that its sources don't support.",
+    )
     fallback: str | None = Field(
         None,
         description="Why a configured model's answer was replaced by the extractive one "

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from eval.harness import Question, metrics, score_one
-from rag.schemas import AskResponse
+from eval.harness import Question, drop_reasons, markdown_report, metrics, score_one
+from rag.config import Settings
+from rag.schemas import AskResponse, SentenceSupport
+
+
+def _dropped(reason: str) -> SentenceSupport:
+    return SentenceSupport(text="The bridge has 350 cables.", supported=False, reason=reason)
 
 
 def _response(generator: str, generated: int, dropped: int, fallback: str | None) -> AskResponse:
@@ -18,6 +23,14 @@ def _response(generator: str, generated: int, dropped: int, fallback: str | None
         generator=generator,
         generated_sentences=generated,
         dropped_sentences=dropped,
+        dropped=[
+            _dropped(
+                "not supported by source 1: numbers not in the source: 350; "
+                "similarity 0.31 is below 0.45"
+            )
+        ]
+        * (dropped - 1)
+        + [_dropped("an instruction, not a statement")] * min(dropped, 1),
         fallback=fallback,
     )
 
@@ -34,3 +47,28 @@ def test_generative_counts_per_answer_and_in_total() -> None:
     record = kept.to_json()
     assert record["generator"] == "openai:m" and record["dropped_sentences"] == 3
     assert record["generated_sentences"] == 4 and record["fallback"] is None
+
+
+def test_report_says_why_sentences_were_dropped() -> None:
+    q = Question(id="q1", question="How many?", type="single", accept=["312"])
+    extractive = score_one(q, _response("extractive", 0, 0, None), 5.0, {})
+    generative = [
+        score_one(q, _response("openai:m", 4, 3, None), 10.0, {}),
+        score_one(q, _response("extractive", 2, 2, "none supported"), 10.0, {}),
+    ]
+    assert drop_reasons(generative) == {
+        "numbers not in the source": 3,
+        "similarity N is below N": 3,
+        "an instruction, not a statement": 2,
+    }
+    report = markdown_report(
+        "t",
+        {"kind=extractive": metrics([extractive]), "kind=openai": metrics(generative)},
+        Settings(),
+        [extractive],
+        others={"kind=openai": generative},
+    )
+    assert "## What verification removed: kind=openai" in report
+    assert "6 sentences generated, 5 removed (83%); 1 of 2 answers fell back" in report
+    assert "| numbers not in the source | 3 |" in report
+    assert "What verification removed: kind=extractive" not in report  # nothing generated

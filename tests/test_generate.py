@@ -119,6 +119,10 @@ def test_a_fabricated_number_is_dropped(pipeline: Pipeline, llm: ScriptedLLM) ->
     assert response.generator == "openai:scripted"
     assert "350" not in response.answer and "48 million dollars [1]." in response.answer
     assert response.generated_sentences == 2 and response.dropped_sentences == 1
+    # What was removed is reported, with the reason, apart from the answer.
+    (removed,) = response.dropped
+    assert removed.text.startswith("City engineers replaced 350") and not removed.supported
+    assert removed.reason and "350" in removed.reason and not removed.citation_ids
     _assert_verbatim(response, pipeline)
 
 
@@ -222,6 +226,8 @@ def test_nothing_supported_falls_back_to_the_extractive_answer(
     assert response.answer == extractive.answer and response.citations == extractive.citations
     assert response.generated_sentences == 2 and response.dropped_sentences == 2
     assert response.sentences == []
+    assert [s.supported for s in response.dropped] == [False, False]
+    assert all(s.reason for s in response.dropped)
 
 
 def test_fallback_can_abstain_instead(tmp_path: Path, llm: ScriptedLLM) -> None:
