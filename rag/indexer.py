@@ -15,7 +15,7 @@ from rag.store import IndexData
 from rag.vectorstore import build_faiss_index
 
 # Bump when cleaning, sentence splitting or chunking rules change: old indexes are rebuilt.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 
 Progress = Callable[[str, int], None]  # (doc_id, chunks) after each document
 
