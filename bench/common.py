@@ -95,6 +95,17 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank]
 
 
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """Ask a child process to exit; kill it if it has not within ``timeout`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @dataclass
 class Server:
     """A `rag serve` child process on 127.0.0.1."""
@@ -111,13 +122,7 @@ class Server:
 
     def stop(self) -> None:
         """Terminate the server and wait for it."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def spawn_server(env: dict[str, str], log_name: str, port: int | None = None) -> Server:

@@ -18,7 +18,15 @@ from typing import Any
 
 import httpx
 
-from bench.common import REPO, RESULTS, free_port, percentile, spawn_server
+from bench.common import (
+    REPO,
+    RESULTS,
+    first_answer,
+    free_port,
+    percentile,
+    spawn_server,
+    stop_process,
+)
 from bench.loadgen import run_load
 from bench.service import COLD_QUESTION, server_env, unique_questions
 
@@ -52,6 +60,16 @@ def _latencies(url: str, question: str, n: int) -> tuple[list[float], list[float
             out.append((time.perf_counter() - t0) * 1000)
             dense.append(float(resp.json()["timings_ms"].get("retrieve_dense", "nan")))
     return out, dense
+
+
+def _probe(url: str) -> dict[str, Any]:
+    """Ask the probe question (answered only by the document A adds): abstained, cited docs."""
+    probe = httpx.post(f"{url}/ask", json={"question": PROBE}).json()
+    return {
+        "abstained": probe["abstained"],
+        "cited": sorted({c["doc_id"] for c in probe["citations"]}),
+        "answer": probe["answer"][:300],
+    }
 
 
 def run(load_requests: int = 400) -> dict[str, Any]:
@@ -98,16 +116,10 @@ def run(load_requests: int = 400) -> dict[str, Any]:
         reader = spawn_server({**env, "RAG_SERVICE__DATA_DIR": str(work / "b")}, "milvus-b")
         servers = [writer, reader]
         for server in servers:
-            from bench.common import first_answer
-
             first_answer(server, COLD_QUESTION)
         before = httpx.get(f"{reader.url}/health").json()
         result["before"] = {"documents": before["documents"], "chunks": before["chunks"]}
-        probe_before = httpx.post(f"{reader.url}/ask", json={"question": PROBE}).json()
-        result["probe_before"] = {
-            "abstained": probe_before["abstained"],
-            "cited": sorted({c["doc_id"] for c in probe_before["citations"]}),
-        }
+        result["probe_before"] = _probe(reader.url)
         result["c1_latency_ms"] = {}
         for name, server in (("a", writer), ("b", reader)):
             lat, dense = _latencies(server.url, COLD_QUESTION, 50)
@@ -167,12 +179,7 @@ def run(load_requests: int = 400) -> dict[str, Any]:
         )
         after = httpx.get(f"{reader.url}/health").json()
         result["after"] = {"documents": after["documents"], "chunks": after["chunks"]}
-        probe = httpx.post(f"{reader.url}/ask", json={"question": PROBE}).json()
-        result["probe_after_on_b"] = {
-            "abstained": probe["abstained"],
-            "cited": sorted({c["doc_id"] for c in probe["citations"]}),
-            "answer": probe["answer"][:300],
-        }
+        result["probe_after_on_b"] = _probe(reader.url)
         from rag.config import VectorStoreSettings
         from rag.vectorstore import MilvusStore
 
@@ -187,11 +194,7 @@ def run(load_requests: int = 400) -> dict[str, Any]:
     finally:
         for server in servers:
             server.stop()
-        milvus.terminate()
-        try:
-            milvus.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            milvus.kill()
+        stop_process(milvus)
         milvus_log.close()
     return result
 

@@ -70,6 +70,8 @@ _NAMED = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "LAW", "WORK_OF_ART"}
 )
 
+_WHO = frozenset({"PERSON", "ORG"})  # "who" may be a person or an organisation, but
+# "who is the <role>" asks for a person (_WHO_ROLE_RE).
 # Question pattern -> (entity labels that would answer it, regex fallback). First match wins.
 _EXPECTATIONS: list[tuple[re.Pattern[str], frozenset[str], re.Pattern[str] | None]] = [
     (
@@ -119,7 +121,7 @@ _EXPECTATIONS: list[tuple[re.Pattern[str], frozenset[str], re.Pattern[str] | Non
             r"president|envoy|diplomat|author|analyst|archbishop|spokesperson)\b",
             re.I,
         ),
-        frozenset({"PERSON", "ORG"}),
+        _WHO,
         None,
     ),
     (
@@ -166,7 +168,7 @@ def profile_question(question: str) -> QuestionProfile:
     precise = next((p for cue, p in _PRECISION if cue.search(question)), None)
     if expected_re is _NUMBER_RE and not counted and _MONEY_CUE.search(question):
         expected, precise = frozenset({"MONEY"}), _MONEY_RE
-    if expected == frozenset({"PERSON", "ORG"}) and _WHO_ROLE_RE.search(question):
+    if expected is _WHO and _WHO_ROLE_RE.search(question):
         expected = frozenset({"PERSON"})
     # Capitalised words after the first word, and numbers: the specifics a supporting
     # sentence should mention.

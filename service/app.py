@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from rag.config import Settings
 from rag.errors import (
@@ -29,7 +29,7 @@ from rag.pipeline import Pipeline
 from rag.schemas import AskResponse, Filters, SearchResponse
 from service import documents, feedback, hardening, openai_api, stream, widget
 from service.auth import check_startup
-from service.common import AskRequest, PipelineDep, check_length
+from service.common import AskRequest, NonBlank, PipelineDep, check_length
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +39,9 @@ class SearchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str
+    query: NonBlank
     top_k: int | None = Field(None, ge=1, le=50)
     filters: Filters | None = None
-
-    @field_validator("query")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("query must not be empty or whitespace")
-        return value
 
 
 class Health(BaseModel):

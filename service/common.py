@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rag.config import Settings
 from rag.errors import InvalidInput
@@ -13,12 +13,22 @@ from rag.pipeline import Pipeline
 from rag.schemas import ChatTurn, Filters
 
 
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or whitespace")
+    return value
+
+
+# Text a request must carry; the 422 names the field ("question: ... must not be empty").
+NonBlank = Annotated[str, AfterValidator(_non_blank)]
+
+
 class AskRequest(BaseModel):
     """Body of POST /ask and POST /ask/stream."""
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(description="The question, in plain language.")
+    question: NonBlank = Field(description="The question, in plain language.")
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to return (1-50).")
     history: list[ChatTurn] = Field(
         default_factory=list,
@@ -28,13 +38,6 @@ class AskRequest(BaseModel):
     filters: Filters | None = Field(
         None, description="Only use documents matching these (doc_ids, publishers, kinds, dates)."
     )
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("question must not be empty or whitespace")
-        return value
 
 
 def get_pipeline(request: Request) -> Pipeline:

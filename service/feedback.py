@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from rag.errors import Forbidden, Unauthorized
 from service.auth import is_loopback
-from service.common import SettingsDep, check_length
+from service.common import NonBlank, SettingsDep, check_length
 from service.feedback_store import FeedbackStore
 
 router = APIRouter()
@@ -24,17 +24,10 @@ class FeedbackIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(description="The question as the user typed it.")
-    answer: str = Field(description="The answer text that was rated.")
+    question: NonBlank = Field(description="The question as the user typed it.")
+    answer: NonBlank = Field(description="The answer text that was rated.")
     rating: Literal["up", "down"]
     comment: str | None = None
-
-    @field_validator("question", "answer")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty or whitespace")
-        return value
 
 
 class FeedbackCreated(BaseModel):

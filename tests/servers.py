@@ -22,6 +22,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Ask a child process to exit; kill it if it has not within ``timeout`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def rag_env(index_dir: Path, data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for a `rag` child: hash embedder, local-only, its own directories."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}

@@ -9,7 +9,6 @@ and when none does the answer falls back to the extractive one. Needs the local-
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from rag.schemas import AskResponse
 from service.app import create_app
 from tests.conftest import DATA, make_settings
 from tests.live_server import live_server
+from tests.servers import free_port, stop
 
 pytestmark = pytest.mark.llm
 
@@ -54,9 +54,7 @@ def gguf() -> Path:
 @pytest.fixture(scope="module")
 def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m llama_cpp.server`` on a free loopback port; yields its /v1 base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
     cmd = [
         sys.executable,
@@ -93,12 +91,7 @@ def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _generator(**overrides: object) -> dict[str, object]:

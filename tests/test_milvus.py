@@ -21,6 +21,7 @@ from rag.pipeline import Pipeline
 from rag.vectorstore import MilvusStore
 
 from .conftest import DATA, make_settings
+from .servers import free_port, stop
 
 pytest.importorskip("pymilvus", reason="the milvus extra is not installed (pip install .[milvus])")
 pytest.importorskip("milvus_lite", reason="milvus-lite is not installed (pip install .[milvus])")
@@ -62,13 +63,6 @@ def test_milvus_backend_finds_what_faiss_finds(tmp_path: Path) -> None:
     assert all(h.doc_id != "river_park.md" for h in milvus_pipe.search("River Park").results)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -81,20 +75,10 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) ->
     raise TimeoutError(f"nothing listens on {port}")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture
 def milvus_server(tmp_path: Path) -> Iterator[str]:
     """One milvus-lite server process on loopback (its data directory allows one opener)."""
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "milvus.log").open("wb")
     proc = subprocess.Popen(
         [str(BIN / "milvus-lite"), "server", "--data-dir", str(tmp_path / "milvus"),
@@ -106,12 +90,12 @@ def milvus_server(tmp_path: Path) -> Iterator[str]:
         _wait_port(port, proc)
         yield f"http://127.0.0.1:{port}"
     finally:
-        _stop(proc)
+        stop(proc)
         log.close()
 
 
 def _serve(tmp_path: Path, name: str, uri: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
@@ -165,11 +149,11 @@ def test_two_services_share_one_collection_while_one_ingests(
         first = _wait_health(reader_url, reader)
         assert first["documents"] == 1
         answers: list[int] = []
-        stop = threading.Event()
+        done = threading.Event()
 
         def keep_asking() -> None:  # the reader answers all through the writer's ingest
             with httpx.Client(timeout=30) as client:
-                while not stop.is_set() and len(answers) < 200:
+                while not done.is_set() and len(answers) < 200:
                     resp = client.post(f"{reader_url}/search", json={"query": "bridge reopened"})
                     answers.append(resp.status_code)
 
@@ -195,7 +179,7 @@ def test_two_services_share_one_collection_while_one_ingests(
                     break
                 time.sleep(0.2)
         finally:
-            stop.set()
+            done.set()
             asker.join(timeout=60)
         assert "river_park.md" in found, found
         assert httpx.get(f"{reader_url}/health", timeout=5).json()["index_version"] == version
@@ -205,5 +189,5 @@ def test_two_services_share_one_collection_while_one_ingests(
         data = Pipeline(milvus_settings(tmp_path, milvus_server)).loaded.data
         assert store.count() == len({v.tobytes() for v in data.chunk_vectors})
     finally:
-        _stop(writer)
-        _stop(reader)
+        stop(writer)
+        stop(reader)
