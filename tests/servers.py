@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,25 +11,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.common import free_port
+
 LOOPBACK = "127.0.0.1"  # the only address these tests ever send traffic to
-
-
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def stop(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    """Ask a child process to exit; kill it if it has not within ``timeout`` seconds."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def rag_env(index_dir: Path, data_dir: Path, **extra: str) -> dict[str, str]:

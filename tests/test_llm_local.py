@@ -19,13 +19,13 @@ import httpx
 import openai
 import pytest
 
+from bench.common import free_port, stop_process
 from rag.config import Settings
 from rag.pipeline import Pipeline
 from rag.schemas import AskResponse
 from service.app import create_app
 from tests.conftest import DATA, make_settings
 from tests.live_server import live_server
-from tests.servers import free_port, stop
 
 pytestmark = pytest.mark.llm
 
@@ -91,7 +91,7 @@ def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             time.sleep(0.5)
         yield url
     finally:
-        stop(proc)
+        stop_process(proc)
 
 
 def _generator(**overrides: object) -> dict[str, object]:

@@ -16,12 +16,12 @@ import httpx
 import numpy as np
 import pytest
 
+from bench.common import free_port, stop_process
 from rag.config import Settings
 from rag.pipeline import Pipeline
 from rag.vectorstore import MilvusStore
 
 from .conftest import DATA, make_settings
-from .servers import free_port, stop
 
 pytest.importorskip("pymilvus", reason="the milvus extra is not installed (pip install .[milvus])")
 pytest.importorskip("milvus_lite", reason="milvus-lite is not installed (pip install .[milvus])")
@@ -90,7 +90,7 @@ def milvus_server(tmp_path: Path) -> Iterator[str]:
         _wait_port(port, proc)
         yield f"http://127.0.0.1:{port}"
     finally:
-        stop(proc)
+        stop_process(proc)
         log.close()
 
 
@@ -189,5 +189,5 @@ def test_two_services_share_one_collection_while_one_ingests(
         data = Pipeline(milvus_settings(tmp_path, milvus_server)).loaded.data
         assert store.count() == len({v.tobytes() for v in data.chunk_vectors})
     finally:
-        stop(writer)
-        stop(reader)
+        stop_process(writer)
+        stop_process(reader)
