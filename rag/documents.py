@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rag.dates import display_date
 from rag.errors import InvalidInput, UnsupportedFormat
 
 
@@ -92,6 +93,11 @@ class Document:
             if start <= offset:
                 page = i
         return page + 1
+
+
+def format_date(meta: DocMeta) -> str:
+    """'22 June 2026', or 'c. July 2023' for an estimated date."""
+    return display_date(meta.date, meta.date_estimated)
 
 
 def meta_text(meta: DocMeta) -> str:

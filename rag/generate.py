@@ -14,20 +14,24 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from rag import prompt
-from rag.answer import ABSTAIN_TEXT, SentenceIdf, cite
+from rag.answer import ABSTAIN_TEXT, Answer
+from rag.citing import cite
 from rag.config import GeneratorSettings
 from rag.embedding import Vectors
 from rag.errors import GeneratorUnavailable
-from rag.events import AskEvent, Delta, Done, pieces
-from rag.schemas import AskResponse, Citation, SentenceSupport
-from rag.store import IndexData
+from rag.events import Delta, pieces
+from rag.generated_text import SentenceBuffer
+from rag.idf import SentenceIdf
+from rag.index_data import IndexData
+from rag.prompt import numbered_sources
+from rag.schemas import Citation, SentenceSupport
 from rag.text import normalise
-from rag.verify import Check, SentenceBuffer, Source, SpanRef, Verifier, numbered_sources
+from rag.verify import Check, Source, SpanRef, Verifier
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -45,14 +49,39 @@ class Evidence:
     data: IndexData
     idf: SentenceIdf
     embed: Callable[[Sequence[str]], Vectors]
+    passages: tuple[tuple[str, str], ...] = ()  # (doc_id, chunk_id) of the shown passages
+
+
+@dataclass(frozen=True)
+class Generation:
+    """How the answer was written: by which writer, and what verification kept or removed."""
+
+    generator: str = "extractive"
+    sentences: tuple[SentenceSupport, ...] = ()
+    generated_sentences: int = 0
+    dropped_sentences: int = 0
+    dropped: tuple[SentenceSupport, ...] = ()
+    fallback: str | None = None  # why a model's answer was replaced
+    generate_ms: float | None = None  # time spent in the model (None: no model ran)
+
+
+@dataclass(frozen=True)
+class Written:
+    """The writer's last event: the final answer and how it was written."""
+
+    answer: Answer
+    generation: Generation = Generation()
+
+
+WriterEvent = Delta | Written
 
 
 class Generator(Protocol):
-    """Writes the answer: yields Delta pieces that join to the answer, then Done."""
+    """Writes the answer: yields Delta pieces that join to the answer, then Written."""
 
     name: str
 
-    def respond(self, extractive: AskResponse, evidence: Evidence) -> Iterator[AskEvent]:
+    def respond(self, extractive: Answer, evidence: Evidence) -> Iterator[WriterEvent]:
         """Events for one answer, given the extractive one."""
         ...
 
@@ -72,12 +101,12 @@ class Extractive:
 
     name = "extractive"
 
-    def respond(self, extractive: AskResponse, evidence: Evidence) -> Iterator[AskEvent]:
+    def respond(self, extractive: Answer, evidence: Evidence) -> Iterator[WriterEvent]:
         """The extractive answer, in pieces."""
         del evidence
-        for piece in pieces(extractive.answer):
+        for piece in pieces(extractive.text):
             yield Delta(piece)
-        yield Done(extractive)
+        yield Written(extractive)
 
 
 class OpenAIChat:
@@ -257,14 +286,14 @@ class Verified:
         self.settings = settings
         self.name = client.name
 
-    def respond(self, extractive: AskResponse, evidence: Evidence) -> Iterator[AskEvent]:
+    def respond(self, extractive: Answer, evidence: Evidence) -> Iterator[WriterEvent]:
         """Stream verified sentences; fall back when none survives."""
-        if extractive.abstained or not extractive.passages:
+        if extractive.abstained or not evidence.passages:
             yield from Extractive().respond(extractive, evidence)
             return
         t0 = time.perf_counter()
         sources = numbered_sources(
-            ((p.doc_id, p.chunk_id) for p in extractive.passages),
+            evidence.passages,
             evidence.data,
             self.settings.max_sources,
             self.settings.max_source_chars,
@@ -280,26 +309,16 @@ class Verified:
         except GeneratorUnavailable as exc:
             log.warning("generator failed: %s", exc)
             failure = f"the model failed: {exc}"
-        timings = dict(extractive.timings_ms)
-        timings["generate"] = round((time.perf_counter() - t0) * 1000, 3)
-        timings["total"] = round(timings.get("total", 0.0) + timings["generate"], 3)
-        counts = {
-            "generated_sentences": out.generated,
-            "dropped_sentences": out.dropped,
-            "dropped": out.removed,
-        }
+        report = Generation(
+            generated_sentences=out.generated,
+            dropped_sentences=out.dropped,
+            dropped=tuple(out.removed),
+            generate_ms=round((time.perf_counter() - t0) * 1000, 3),
+        )
         if out.kept:
-            yield Done(
-                extractive.model_copy(
-                    update={
-                        "answer": "".join(out.shown),
-                        "citations": out.citations,
-                        "generator": self.name,
-                        "sentences": out.sentences,
-                        "timings_ms": timings,
-                        **counts,
-                    }
-                )
+            answer = replace(extractive, text="".join(out.shown), citations=tuple(out.citations))
+            yield Written(
+                answer, replace(report, generator=self.name, sentences=tuple(out.sentences))
             )
             return
         reason = failure or (
@@ -307,7 +326,7 @@ class Verified:
             if out.generated
             else "the model wrote nothing"
         )
-        yield from self._fallback(extractive, reason, timings, counts)
+        yield from self._fallback(extractive, replace(report, fallback=reason))
 
     def _sentences(self, question: str, sources: list[Source], out: _Assembler) -> Iterator[str]:
         messages = prompt.messages(question, sources, self.settings.verify.max_sentences)
@@ -324,26 +343,17 @@ class Verified:
             if close is not None:
                 close()
 
-    def _fallback(
-        self,
-        extractive: AskResponse,
-        reason: str,
-        timings: dict[str, float],
-        counts: dict[str, Any],
-    ) -> Iterator[AskEvent]:
-        update: dict[str, Any] = {"timings_ms": timings, "fallback": reason, **counts}
+    def _fallback(self, extractive: Answer, report: Generation) -> Iterator[WriterEvent]:
+        answer = extractive
         if self.settings.verify.fallback == "abstain":
-            update |= {
-                "answer": f"{ABSTAIN_TEXT} The model's answer was not supported by the sources.",
-                "abstained": True,
-                "citations": [],
-                "passages": [],
-                "related": extractive.passages,
-            }
-        response = extractive.model_copy(update=update)
-        for piece in pieces(response.answer):
+            answer = Answer(
+                f"{ABSTAIN_TEXT} The model's answer was not supported by the sources.",
+                abstained=True,
+                support=extractive.support,
+            )
+        for piece in pieces(answer.text):
             yield Delta(piece)
-        yield Done(response)
+        yield Written(answer, report)
 
 
 def make_generator(settings: GeneratorSettings) -> Generator:

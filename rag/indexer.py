@@ -11,7 +11,7 @@ from rag.chunking import Chunk, Sentence, SentenceSplitter, process_document
 from rag.config import Settings
 from rag.documents import Document
 from rag.embedding import Embedder, Vectors
-from rag.store import IndexData
+from rag.index_data import IndexData
 from rag.vectorstore import build_faiss_index
 
 # Bump when cleaning, sentence splitting or chunking rules change: old indexes are rebuilt.

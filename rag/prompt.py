@@ -4,9 +4,10 @@ question. Source text is data; the rules say so and the delimiters can't be forg
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from rag.answer import format_date
+from rag.documents import format_date
+from rag.index_data import IndexData
 from rag.verify import Source
 
 SYSTEM = """You answer questions about a document collection using only the numbered sources \
@@ -63,3 +64,27 @@ def messages(question: str, sources: Sequence[Source], max_sentences: int) -> li
         {"role": "system", "content": SYSTEM.format(max_sentences=max_sentences)},
         {"role": "user", "content": user},
     ]
+
+
+def numbered_sources(
+    passages: Iterable[tuple[str, str]], data: IndexData, limit: int, max_chars: int
+) -> list[Source]:
+    """Sources [1..n] from (doc_id, chunk_id) pairs of the retrieved passages, best first."""
+    chunks = data.chunk_by_id
+    out: list[Source] = []
+    for doc_id, chunk_id in passages:
+        chunk = chunks.get(chunk_id)
+        if chunk is None or doc_id not in data.documents or len(out) >= limit:
+            continue
+        text = chunk.text if len(chunk.text) <= max_chars else chunk.text[:max_chars] + " …"
+        out.append(
+            Source(
+                len(out) + 1,
+                doc_id,
+                chunk_id,
+                chunk.sentence_ids,
+                text,
+                data.documents[doc_id].meta,
+            )
+        )
+    return out

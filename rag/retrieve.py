@@ -13,7 +13,7 @@ from rag.chunking import Chunk
 from rag.config import RetrievalSettings
 from rag.documents import meta_text
 from rag.embedding import Vectors
-from rag.store import IndexData
+from rag.index_data import IndexData
 from rag.text import terms
 from rag.vectorstore import DenseSearch, FaissSearch
 
@@ -128,12 +128,19 @@ class Retriever:
         query_vec: Vectors,
         top_k: int | None = None,
         allowed: Mask | None = None,
-        timings: dict[str, float] | None = None,
     ) -> list[Hit]:
-        """Top passages for a query, fused from the rankings (only ``allowed`` rows, if given).
+        """Top passages for a query, fused from the rankings (only ``allowed`` rows, if given)."""
+        return self.search_timed(query, query_vec, top_k, allowed)[0]
 
-        ``timings`` receives each stage's milliseconds (dense, lexical, sentence, fusion).
-        """
+    def search_timed(
+        self,
+        query: str,
+        query_vec: Vectors,
+        top_k: int | None = None,
+        allowed: Mask | None = None,
+    ) -> tuple[list[Hit], dict[str, float]]:
+        """``search``, plus each stage's milliseconds (retrieve_dense, _lexical, _sentence,
+        _fusion)."""
         s = self.settings
         k = top_k or s.top_k
         depth = max(s.candidates, k)
@@ -169,12 +176,10 @@ class Retriever:
             hits.append(Hit(chunk, fused[row], dense_scores.get(row), lexical_scores.get(row)))
             if len(hits) >= k:
                 break
-        if timings is not None:
-            t4 = time.perf_counter()
-            for stage, ms in zip(
-                ("dense", "lexical", "sentence", "fusion"),
-                (t1 - t0, t2 - t1, t3 - t2, t4 - t3),
-                strict=True,
-            ):
-                timings[f"retrieve_{stage}"] = round(ms * 1000, 3)
-        return hits
+        t4 = time.perf_counter()
+        stages = ("dense", "lexical", "sentence", "fusion")
+        spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+        timings = {
+            f"retrieve_{n}": round(ms * 1000, 3) for n, ms in zip(stages, spans, strict=True)
+        }
+        return hits, timings

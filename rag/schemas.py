@@ -85,6 +85,15 @@ class AskResponse(BaseModel):
         "was rewritten using the history; null when the question was used as typed.",
     )
     answer: str
+    short_answer: str | None = Field(
+        None,
+        description="The exact answer - a name, date, number with its unit, place or title, or "
+        "'Yes'/'No' for a yes/no question - copied verbatim from citation "
+        "`short_answer_citation`'s quote; null when there is none (or on abstention).",
+    )
+    short_answer_citation: int | None = Field(
+        None, description="Id of the citation whose quote holds `short_answer`."
+    )
     abstained: bool
     support: float = Field(description="Evidence score of the best sentence (abstention signal).")
     citations: list[Citation]

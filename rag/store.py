@@ -22,7 +22,6 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +30,9 @@ import numpy as np
 
 from rag.chunking import Chunk, Sentence
 from rag.documents import DocMeta, Document
-from rag.embedding import Vectors
 from rag.errors import IndexMismatch, NotFound
-from rag.vectorstore import build_faiss_index, is_exact
+from rag.index_data import IndexData
+from rag.vectorstore import is_exact
 
 log = logging.getLogger(__name__)
 
@@ -45,37 +44,6 @@ _DATA_FILES = (
     "chunks.faiss",
     "sentences.npy",
 )
-
-
-@dataclass
-class IndexData:
-    """Everything a query needs, in memory."""
-
-    params: dict[str, Any]  # model, dim, tokenizer, max_tokens, overlap_tokens
-    documents: dict[str, Document]
-    chunks: list[Chunk]
-    sentences: list[Sentence]
-    chunk_vectors: Vectors
-    sentence_vectors: Vectors
-    version: str = ""
-    faiss_index: Any = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.faiss_index is None:
-            self.faiss_index = _flat_index(self.chunk_vectors, int(self.params["dim"]))
-
-    def chunk_counts(self) -> dict[str, int]:
-        """Chunks per document."""
-        counts = dict.fromkeys(self.documents, 0)
-        for chunk in self.chunks:
-            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-        return counts
-
-
-def _flat_index(vectors: Vectors, dim: int) -> Any:
-    # Exact below vector_store.exact_below chunks (well under a millisecond for thousands);
-    # approximate with 8-bit codes above, where exact search and float32 rows cost too much.
-    return build_faiss_index(np.asarray(vectors, dtype=np.float32).reshape(-1, dim))
 
 
 def _sha_file(path: Path) -> str:
@@ -125,6 +93,26 @@ class IndexStore:
         """Whether a live version is recorded."""
         name = self.current_name()
         return name is not None and (self.versions / name / "manifest.json").exists()
+
+    def check(self, data: IndexData) -> str | None:
+        """Why loaded ``data`` disagrees with its version's manifest on disk; None if intact.
+
+        Raises OSError or ValueError when the manifest cannot be read (e.g. pruned meanwhile).
+        """
+        path = self.versions / data.version / "manifest.json"
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        problems = []
+        vectors = len(data.chunk_vectors)
+        if manifest.get("n_chunks") != len(data.chunks) or vectors != len(data.chunks):
+            problems.append(
+                f"chunks: manifest {manifest.get('n_chunks')}, loaded {len(data.chunks)}, "
+                f"vectors {vectors}"
+            )
+        if manifest.get("n_sentences") != len(data.sentences):
+            problems.append("sentence count differs from the manifest")
+        if manifest.get("documents") != {d.doc_id: d.sha256 for d in data.documents.values()}:
+            problems.append("documents differ from the manifest")
+        return "; ".join(problems) or None
 
     def save(self, data: IndexData) -> str:
         """Write ``data`` as a new version and make it live; returns the version name."""

@@ -5,19 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.dates import MONTH_ALTERNATION, MONTH_NUMBER
 from rag.documents import DocMeta
 from rag.schemas import Filters
 
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        "january february march april may june july august september october november "
-        "december".split()
-    )
-}
 _AS_OF_RE = re.compile(
     r"\b(?:as of|by|at the end of|in|during|until|before)\s+(?:(?P<part>early|mid|late)[- ]?)?"
-    r"(?:(?P<month>" + "|".join(_MONTHS) + r")\s+)?(?:of\s+)?(?P<year>(?:19|20)\d\d)\b",
+    r"(?:(?P<month>" + MONTH_ALTERNATION + r")\s+)?(?:of\s+)?(?P<year>(?:19|20)\d\d)\b",
     re.IGNORECASE,
 )
 
@@ -38,7 +32,7 @@ def period_of(question: str) -> Period | None:
     year = int(match.group("year"))
     month = match.group("month")
     if month:
-        m = _MONTHS[month.lower()]
+        m = MONTH_NUMBER[month.lower()]
         return Period(f"{year:04d}-{m:02d}-31", f"{month.capitalize()} {year}")
     part = (match.group("part") or "").lower()
     end = {"early": "04-30", "mid": "08-31"}.get(part, "12-31")
@@ -64,7 +58,7 @@ def matches(meta: DocMeta, doc_id: str, filters: Filters) -> bool:
 
 
 _MENTION_RE = re.compile(
-    r"\b(?:(?P<month>" + "|".join(_MONTHS) + r")\s+(?:\d{1,2},?\s+)?)?(?P<year>(?:19|20)\d\d)\b",
+    r"\b(?:(?P<month>" + MONTH_ALTERNATION + r")\s+(?:\d{1,2},?\s+)?)?(?P<year>(?:19|20)\d\d)\b",
     re.IGNORECASE,
 )
 
@@ -80,7 +74,7 @@ def after_newest(question: str, newest: str | None) -> str | None:
     for match in _MENTION_RE.finditer(question):
         year = match.group("year")
         month = match.group("month")
-        mentioned = f"{year}-{_MONTHS[month.lower()]:02d}" if month else year
+        mentioned = f"{year}-{MONTH_NUMBER[month.lower()]:02d}" if month else year
         if mentioned > newest[: len(mentioned)]:
             return match.group(0)
     return None

@@ -23,7 +23,7 @@ from rag.embedding import Vectors
 from rag.errors import IndexMismatch
 
 if TYPE_CHECKING:
-    from rag.store import IndexData
+    from rag.index_data import IndexData
 
 log = logging.getLogger(__name__)
 

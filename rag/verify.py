@@ -10,73 +10,33 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
-from rag.answer import SentenceIdf, format_date
 from rag.chunking import Sentence
+from rag.claim_facts import (
+    drop_own_dates,
+    matches,
+    names_in,
+    numbers_in,
+    ordinals_in,
+    quotations_in,
+    word_run,
+)
 from rag.config import VerifySettings
-from rag.documents import DocMeta, meta_text
+from rag.documents import DocMeta, format_date, meta_text
 from rag.embedding import Vectors
-from rag.store import IndexData
-from rag.text import normalise, terms
+from rag.generated_text import parse_markers
+from rag.idf import SentenceIdf
+from rag.index_data import IndexData
+from rag.text import terms
 
 Embed = Callable[[Sequence[str]], Vectors]
 
-# [1], [1, 2], [1-3], [Source 2]: what the prompt asks for, and what models write instead.
-MARKER_RE = re.compile(
-    r"\[\s*(?:sources?\s*)?(\d{1,3}(?:\s*(?:,|;|-|–|and)\s*(?:sources?\s*)?\d{1,3})*)\s*\]",
-    re.IGNORECASE,
-)
-_MARKER_AFTER = re.compile(
-    r"[ \t]*\n?[ \t]*\[\s*(?:sources?\s*)?\d{1,3}(?:\s*(?:,|;|-|–|and)\s*(?:sources?\s*)?"
-    r"\d{1,3})*\s*\]",
-    re.IGNORECASE,
-)
-_BULLET_RE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
-_TERMINAL = re.compile(r"[.!?…]+[\"'”’)]*|\n")
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr st no vs etc e.g i.e gen col lt prof inc ltd co corp approx art jan feb mar "
-    "apr jun jul aug sep sept oct nov dec fig cf al".split()
-)
-_INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?|[A-Z]")
-
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80"}
-_NUMBER_RE = re.compile(
-    r"(?<![\w.])\d+(?:[.,]\d+)*(?:st|nd|rd|th)?(?![\w])|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b",
-    re.IGNORECASE,
-)
-_ORDINALS = {
-    w: i
-    for i, w in enumerate(
-        "first second third fourth fifth sixth seventh eighth ninth tenth".split(), start=1
-    )
-}
-_ORDINAL_RE = re.compile(
-    r"\b(?:" + "|".join(_ORDINALS) + r")\b|(?<![\w.])(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE
-)
-# A duration or period in a claim must be the source's, not the model's ("for over a year").
 _TIME_UNITS = frozenset("hour day week month year decade century".split())
 _END_RE = re.compile(r"[.!?…][\"'”’)\]]*$")
-_MONTHS = (
-    "january february march april may june july august september october november december"
-).split()
-_NAME_RE = re.compile(r"\b[A-Z][\w’'-]*")
-# Capitalised words a model uses for the prompt's own furniture, not names from a source.
-_NOT_NAMES = frozenset(
-    "I Source Sources Document Documents Question Answer According The A An It This That".split()
-)
-_PAREN_RE = re.compile(r"\([^()]*\d[^()]*\)")
-_QUOTE_RE = re.compile(r"[\"“]([^\"“”]{3,}?)[\"”]")
 _NEGATION_RE = re.compile(r"\b(?:not|no|never|neither|nor|none|cannot|without)\b|n[’']t\b", re.I)
 _ABSTAIN_RE = re.compile(
     r"\b(?:documents?|sources?|texts?)\b[^.]{0,30}\b(?:do(?:es)?\s*n[o’']t|do(?:es)? not|"
@@ -106,181 +66,6 @@ _REPORTING = frozenset(
 )
 
 
-# -- sentences and markers ----------------------------------------------------------------------
-def _is_abbreviation(text: str, dot: int) -> bool:
-    word = re.search(r"(\S+)$", text[:dot])
-    if word is None:
-        return False
-    token = word.group(1).lstrip("(\"'“‘")
-    if token.isdigit() and re.search(r"(?:^|\n)[ \t]*\d{1,2}$", text[:dot]):
-        return True  # "2." numbering a list item
-    return token.lower() in _ABBREVIATIONS or bool(_INITIALS.fullmatch(token))
-
-
-def boundaries(text: str) -> list[int]:
-    """End offsets of the sentences in ``text`` (markers after a full stop stay with it)."""
-    out: list[int] = []
-    last = 0
-    for match in _TERMINAL.finditer(text):
-        if match.group(0) != "\n":
-            if match.group(0).startswith(".") and _is_abbreviation(text, match.start()):
-                continue
-        end = match.end()
-        while (marker := _MARKER_AFTER.match(text, end)) is not None:
-            end = marker.end()
-        if match.group(0) != "\n" and end < len(text) and not text[end].isspace():
-            continue  # "5.5", "U.S.-led", "e.g.x": not an end
-        if end <= last or not text[last:end].strip():
-            continue
-        out.append(end)
-        last = end
-    return out
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of a generated answer, markers included, whitespace trimmed."""
-    out, start = [], 0
-    for end in [*boundaries(text), len(text)]:
-        piece = text[start:end].strip()
-        if piece:
-            out.append(piece)
-        start = end
-    return out
-
-
-class SentenceBuffer:
-    """Turns a stream of text pieces into complete sentences as soon as each one ends."""
-
-    def __init__(self) -> None:
-        self._text = ""
-
-    def feed(self, piece: str) -> list[str]:
-        """Add a piece; return the sentences it completed."""
-        self._text += piece
-        done: list[str] = []
-        start = 0
-        for end in boundaries(self._text):
-            rest = self._text[end:].lstrip()
-            # A sentence is complete once something other than a marker follows it.
-            if not rest or rest.startswith("["):
-                break
-            sentence = self._text[start:end].strip()
-            if sentence:
-                done.append(sentence)
-            start = end
-        self._text = self._text[start:]
-        return done
-
-    def flush(self) -> list[str]:
-        """The sentences left when the stream ends."""
-        rest, self._text = self._text, ""
-        return split_sentences(rest)
-
-
-def parse_markers(sentence: str) -> tuple[str, list[int]]:
-    """The sentence without its [n] markers, and the numbers they name, in order."""
-    numbers: list[int] = []
-    for match in MARKER_RE.finditer(sentence):
-        inner = re.sub(r"(?i)sources?", "", match.group(1))
-        for part in re.split(r"\s*(?:,|;|and)\s*", inner):
-            bounds = [int(x) for x in re.findall(r"\d+", part)]
-            if len(bounds) == 2 and 0 < bounds[1] - bounds[0] <= 10:
-                numbers.extend(range(bounds[0], bounds[1] + 1))
-            else:
-                numbers.extend(bounds)
-    text = MARKER_RE.sub("", sentence)
-    text = _BULLET_RE.sub("", text)
-    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
-    text = re.sub(r"\s+", " ", text).strip()
-    return text, list(dict.fromkeys(numbers))
-
-
-# -- claim features ----------------------------------------------------------------------------
-def numbers_in(text: str) -> set[str]:
-    """Numbers stated in ``text``, normalised ("1,200" -> "1200", "seven" -> "7", "3rd" -> "3")."""
-    out = set()
-    for match in _NUMBER_RE.finditer(text):
-        token = match.group(0).lower()
-        if token in _NUMBER_WORDS:
-            out.add(_NUMBER_WORDS[token])
-            continue
-        token = re.sub(r"(st|nd|rd|th)$", "", token).replace(",", "")
-        if re.fullmatch(r"\d+", token):
-            token = str(int(token))
-        out.add(token)
-    return out
-
-
-def ordinals_in(text: str) -> set[str]:
-    """Ordinals, as words or digits: "second" and "2nd" are both "2nd"."""
-    out = set()
-    for match in _ORDINAL_RE.finditer(text):
-        word = match.group(0).lower()
-        n = _ORDINALS[word] if word in _ORDINALS else int(match.group(1))
-        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-        out.add(f"{n}{suffix}")
-    return out
-
-
-def names_in(text: str) -> list[str]:
-    """Capitalised words after the first word: the names a claim mentions."""
-    found = []
-    for match in _NAME_RE.finditer(text):
-        if match.start() == 0 or not text[: match.start()].strip(" \"'“‘(["):
-            continue
-        word = match.group(0).rstrip("’'-")
-        if word in _NOT_NAMES or word.lower() in _MONTHS:
-            continue
-        found.append(word)
-    return found
-
-
-def quotations_in(text: str) -> list[str]:
-    """Quoted passages of three or more words, as normalised word runs."""
-    out = []
-    for match in _QUOTE_RE.finditer(text):
-        words = _words(match.group(1))
-        if len(words.split()) >= 3:
-            out.append(words)
-    return out
-
-
-def _drop_own_dates(claim: str, dates: set[str]) -> str:
-    """Remove "(22 June 2026)" after an outlet's name: the source's own date is attribution."""
-    return _PAREN_RE.sub(lambda m: "" if numbers_in(m.group(0)) <= dates else m.group(0), claim)
-
-
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"[^\W_]+", normalise(text)))
-
-
-@lru_cache(maxsize=65536)
-def _root(term: str) -> str:
-    for suffix in ("ing", "ed", "es", "s", "er", "ly"):
-        if term.endswith(suffix) and len(term) - len(suffix) >= 3:
-            return term[: -len(suffix)]
-    return term
-
-
-def _matches(term: str, bag: frozenset[str]) -> bool:
-    """Exact, or the same word with another ending ("reopened"/"reopen", "Armenian"/"Armenia")."""
-    if term in bag:
-        return True
-    root = _root(term)
-    for other in bag:
-        if _root(other) == root:
-            return True
-        if len(term) < 5:
-            continue
-        if len(other) < 5 or abs(len(other) - len(term)) > 4:
-            continue
-        k = max(5, min(len(term), len(other)) - 2)
-        if term[:k] == other[:k]:
-            return True
-    return False
-
-
-# -- sources and spans -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Source:
     """A passage numbered in the prompt: [n] refers to it."""
@@ -401,7 +186,7 @@ class Verifier:
             rows=[self.idf.row_of[s.sent_id] for s in group],
             section=group[0].section,
             text=text,
-            words=_words(text),
+            words=word_run(text),
             bag=frozenset(terms(text)),
             numbers=numbers_in(text),
             ordinals=ordinals_in(text),
@@ -480,18 +265,18 @@ class Verifier:
         dates = set().union(*(f.dates for f in facts))
         bag = frozenset().union(*(s.bag for s in spans))
         allowed = bag | attribution | frozenset().union(*(f.context for f in facts))
-        claim = _drop_own_dates(claim, dates)
+        claim = drop_own_dates(claim, dates)
         content = [
             t for t in dict.fromkeys(terms(claim)) if t not in _REPORTING and t not in attribution
         ]
         problems: list[str] = []
         if content:
             total = sum(self.idf.weight(t) for t in content)
-            found = sum(self.idf.weight(t) for t in content if _matches(t, bag))
+            found = sum(self.idf.weight(t) for t in content if matches(t, bag))
             lexical = found / total
             # A word the span lacks is tolerable only if it is common in the collection: a
             # rare or unseen one ("closed" for "reopened") is usually what makes a claim new.
-            new = [t for t in content if self._specific(t) and not _matches(t, bag)]
+            new = [t for t in content if self._specific(t) and not matches(t, bag)]
             if len(new) > self.settings.max_new_terms:
                 problems.append(f"words the source does not use: {', '.join(new)}")
         else:
@@ -499,7 +284,7 @@ class Verifier:
             problems.append("it states nothing beyond the attribution")
         missing_numbers = sorted(numbers_in(claim) - set().union(*(s.numbers for s in spans)))
         missing_numbers += sorted(ordinals_in(claim) - set().union(*(s.ordinals for s in spans)))
-        units = [t for t in content if t in _TIME_UNITS and not _matches(t, bag)]
+        units = [t for t in content if t in _TIME_UNITS and not matches(t, bag)]
         if units:
             problems.append(f"a period the source does not state: {', '.join(units)}")
         if missing_numbers:
@@ -507,7 +292,7 @@ class Verifier:
         missing_names = [
             name
             for name in dict.fromkeys(names_in(claim))
-            if not all(_matches(t, allowed) for t in terms(name))
+            if not all(matches(t, allowed) for t in terms(name))
         ]
         if missing_names:
             problems.append(f"names not in the source: {', '.join(missing_names)}")
@@ -550,27 +335,3 @@ class Verifier:
         if score.similarity < self.settings.min_similarity:
             out.append(f"similarity {score.similarity:.2f} is below {self.settings.min_similarity}")
         return out
-
-
-def numbered_sources(
-    passages: Iterable[tuple[str, str]], data: IndexData, limit: int, max_chars: int
-) -> list[Source]:
-    """Sources [1..n] from (doc_id, chunk_id) pairs of the retrieved passages, best first."""
-    chunks = {c.chunk_id: c for c in data.chunks}
-    out: list[Source] = []
-    for doc_id, chunk_id in passages:
-        chunk = chunks.get(chunk_id)
-        if chunk is None or doc_id not in data.documents or len(out) >= limit:
-            continue
-        text = chunk.text if len(chunk.text) <= max_chars else chunk.text[:max_chars] + " …"
-        out.append(
-            Source(
-                len(out) + 1,
-                doc_id,
-                chunk_id,
-                chunk.sentence_ids,
-                text,
-                data.documents[doc_id].meta,
-            )
-        )
-    return out

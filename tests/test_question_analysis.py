@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import _count_near_noun, _type_ok, profile_question
 from rag.chunking import Sentence
 from rag.documents import DocMeta
+from rag.question import analyse
 from rag.schemas import Filters
+from rag.scoring import count_near_noun, holds_answer_type
 from rag.temporal import after_newest, matches, period_of
 
 
@@ -47,7 +48,7 @@ from rag.temporal import after_newest, matches, period_of
     ],
 )
 def test_expected_answer_types(question: str, labels: set[str]) -> None:
-    assert profile_question(question).expected == labels
+    assert analyse(question).expected == labels
 
 
 @pytest.mark.parametrize(
@@ -60,18 +61,18 @@ def test_expected_answer_types(question: str, labels: set[str]) -> None:
     ],
 )
 def test_counted_noun(question: str, noun: str | None) -> None:
-    assert profile_question(question).counted == noun
+    assert analyse(question).expects.counted == noun
 
 
 def test_count_must_stand_next_to_the_counted_noun() -> None:
-    profile = profile_question("How many prisoners were released in the 2023 exchange?")
-    assert _count_near_noun("Azerbaijan released 32 prisoners in December.", profile)
-    assert not _count_near_noun(
+    profile = analyse("How many prisoners were released in the 2023 exchange?")
+    assert count_near_noun("Azerbaijan released 32 prisoners in December.", profile)
+    assert not count_near_noun(
         "The fate of prisoners held since the 2020 war remains a major unresolved issue, "
         "one of 17 articles still open.",
         profile,
     )
-    assert not _count_near_noun("The 2023 exchange freed prisoners.", profile)  # from question
+    assert not count_near_noun("The 2023 exchange freed prisoners.", profile)  # from question
 
 
 def _sentence(text: str, *entities: tuple[str, str]) -> tuple[Sentence, str]:
@@ -111,9 +112,9 @@ def _sentence(text: str, *entities: tuple[str, str]) -> tuple[Sentence, str]:
 def test_answers_must_have_the_asked_for_precision(
     question: str, answers: tuple[Sentence, str], not_answers: tuple[Sentence, str]
 ) -> None:
-    profile = profile_question(question)
-    assert _type_ok(*answers, profile)
-    assert not _type_ok(*not_answers, profile)
+    profile = analyse(question)
+    assert holds_answer_type(*answers, profile)
+    assert not holds_answer_type(*not_answers, profile)
 
 
 def test_periods_and_dates_beyond_the_collection() -> None:

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from rag.claim_facts import names_in, numbers_in, ordinals_in, quotations_in
 from rag.generate import _with_markers
-from rag.verify import (
-    SentenceBuffer,
-    names_in,
-    numbers_in,
-    ordinals_in,
-    parse_markers,
-    quotations_in,
-    split_sentences,
-)
+from rag.generated_text import SentenceBuffer, parse_markers, split_sentences
 
 ANSWER = (
     "The bridge reopened on March 3, 2025 [1]. It cost 48.5 million dollars, per Mr. Reyes. [2]"

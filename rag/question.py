@@ -1,0 +1,77 @@
+"""The question, analysed once per request: what it asks for, about what, and when.
+
+Every later stage (retrieval filters, sentence scoring, abstention, the generator) reads this
+value instead of parsing the text again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag import temporal
+from rag.answer_types import (
+    Expectation,
+    asks_about_author,
+    expectation,
+    recency_cue,
+    without_recency_words,
+)
+from rag.temporal import Period
+from rag.text import normalise, terms
+
+_WORD_RE = re.compile(r"[^\W_]+(?:[’'-][^\W_]+)*")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the documents are asked it (a follow-up already made standalone)."""
+
+    text: str  # the standalone question
+    asked: str  # as typed
+    terms: tuple[str, ...]  # content words, stemmed
+    key_terms: tuple[str, ...]  # names and numbers in the question that an answer must touch
+    norm: str  # normalised text: an answer must add something not already here
+    expects: Expectation = Expectation()
+    recency: bool = False  # "latest", "currently", "still", "as of 2024": prefer newer sources
+    about_author: bool = False  # "who wrote ...": bylines and author notes are the evidence
+    period: Period | None = None  # "as of 2024": only sources published by then
+    after_newest: str | None = None  # a time named that is later than the newest source
+
+    @property
+    def rewritten(self) -> str | None:
+        """The standalone text when it differs from what was typed."""
+        return self.text if self.text != self.asked else None
+
+    @property
+    def expected(self) -> frozenset[str]:
+        """Entity labels that would answer it (empty: any sentence may)."""
+        return self.expects.labels
+
+
+def analyse(
+    text: str, asked: str | None = None, newest: str | None = None, temporal_cues: bool = True
+) -> Question:
+    """Analyse ``text`` once. ``newest`` is the newest source's ISO date (for "after newest");
+    ``temporal_cues=False`` ignores "as of"/"latest" wording."""
+    # Capitalised words after the first word, and numbers: the specifics a supporting
+    # sentence should mention.
+    words = _WORD_RE.findall(text)
+    keys = [w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or w[:1].isdigit()]
+    key_terms = tuple(dict.fromkeys(t for k in keys for t in terms(k)))
+    cue = recency_cue(text) is not None
+    content = terms(without_recency_words(text)) if cue else terms(text)
+    period = temporal.period_of(text) if temporal_cues else None
+    recency = (cue or period is not None) if temporal_cues else False
+    return Question(
+        text=text,
+        asked=asked if asked is not None else text,
+        terms=tuple(dict.fromkeys(content)),
+        key_terms=key_terms,
+        norm=normalise(text),
+        expects=expectation(text),
+        recency=recency,
+        about_author=asks_about_author(text),
+        period=period,
+        after_newest=temporal.after_newest(text, newest) if temporal_cues else None,
+    )
