@@ -28,16 +28,26 @@ run: index
 	$(VENV)/bin/rag serve --host 127.0.0.1 --port 8000 --local-only
 
 lint: install
-	$(VENV)/bin/ruff check rag service eval tests bench
-	$(VENV)/bin/ruff format --check rag service eval tests bench
+	$(VENV)/bin/ruff check rag service eval cli tests bench
+	$(VENV)/bin/ruff format --check rag service eval cli tests bench
 	$(VENV)/bin/mypy
 
 test: lint
 	$(VENV)/bin/pytest -q
-	$(VENV)/bin/rag eval --gate eval/floors.json --json eval/reports/last-ci.json
+	$(VENV)/bin/rag eval --split test --gate eval/floors.json --json eval/reports/last-ci.json
+	$(VENV)/bin/rag eval --questions eval/questions/chat.jsonl --split test --gate eval/floors-chat.json --json eval/reports/last-ci-chat.json
+
+# The inner loop: ruff, then every test but the slow (real model), stress, browser and llm
+# ones. `make test` stays the full run.
+.PHONY: test-fast
+test-fast: install
+	$(VENV)/bin/ruff check rag service eval cli tests bench
+	$(VENV)/bin/ruff format --check rag service eval cli tests bench
+	$(VENV)/bin/pytest -q -m "not slow and not stress and not browser and not llm"
 
 eval: index
 	$(VENV)/bin/rag eval --markdown eval/reports/seeds.md --json eval/reports/seeds.json
+	$(VENV)/bin/rag eval --questions eval/questions/chat.jsonl --markdown eval/reports/chat.md --json eval/reports/chat.json
 
 # Published numbers: docs/benchmarks.md (raw JSON in artifacts/bench/). Waits for a quiet
 # machine first; BENCH_ARGS="--only service" etc. runs a part.

@@ -81,10 +81,12 @@ def spawn(label: str, env: dict[str, str], src: Path | None) -> Server:
         "RAG_PATHS__SEEDS_DIR": str(REPO / "seeds"),
         **env,
     }
+    # Trees before the command line moved out of the library kept it in rag/cli.py.
+    entry = "cli.main" if (src / "cli" / "main.py").exists() else "rag.cli"
     started = time.monotonic()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", "from rag.cli import main; main()", "serve",
+            [sys.executable, "-c", f"from {entry} import main; main()", "serve",
              "--host", "127.0.0.1", "--port", str(port), "--local-only"],
             cwd=src,
             env=full_env,

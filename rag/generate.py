@@ -31,7 +31,7 @@ from rag.index_data import IndexData
 from rag.prompt import numbered_sources
 from rag.schemas import Citation, SentenceSupport
 from rag.text import normalise
-from rag.verify import Check, Source, SpanRef, Verifier
+from rag.verify import Check, Problem, Source, SpanRef, Verifier
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -213,7 +213,8 @@ class _Assembler:
         key = normalise(check.claim)
         if key in self.seen:
             self.dropped += 1  # a model looping on the same sentence
-            self.removed.append(_support(check, check.claim, [], "repeats an earlier sentence"))
+            repeat = (Problem.REPEAT, "repeats an earlier sentence")
+            self.removed.append(_support(check, check.claim, [], repeat))
             return
         self.seen.add(key)
         if check.supported:
@@ -252,17 +253,22 @@ class _Assembler:
         return self.ids[key]
 
 
-def _support(check: Check, text: str, ids: list[int], reason: str | None = None) -> SentenceSupport:
-    """The public record of one checked sentence."""
+def _support(
+    check: Check, text: str, ids: list[int], override: tuple[Problem, str] | None = None
+) -> SentenceSupport:
+    """The public record of one checked sentence (``override``: a problem found outside the
+    check, such as a repeat)."""
+    problems = [override[0]] if override else check.problems
     return SentenceSupport(
         text=text,
-        supported=check.supported and reason is None,
+        supported=check.supported and override is None,
         citation_ids=ids,
         cited_sources=check.cited,
         ignored_markers=check.ignored,
         lexical=check.lexical,
         similarity=check.similarity,
-        reason=reason or check.reason,
+        reason=override[1] if override else check.reason,
+        problems=[str(p) for p in problems],
     )
 
 

@@ -73,6 +73,11 @@ class SentenceSupport(BaseModel):
     lexical: float = Field(0.0, description="Share of its content words found in the span.")
     similarity: float = Field(0.0, description="Embedding cosine with the span.")
     reason: str | None = Field(None, description="Why it is not supported.")
+    problems: list[str] = Field(
+        default_factory=list,
+        description="Why it is not supported, as codes (new_numbers, new_names, new_words, "
+        "low_similarity, repeat, ...; see rag.verify.Problem).",
+    )
 
 
 class AskResponse(BaseModel):
@@ -173,8 +178,13 @@ class Filters(BaseModel):
     doc_ids: list[str] | None = None
     publishers: list[str] | None = Field(None, description="Case-insensitive exact match.")
     kinds: list[str] | None = Field(None, description="e.g. news, analysis, opinion.")
-    date_from: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
-    date_to: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    # ASCII digits: the pattern means the same to pydantic (Unicode \d) and JSON Schema.
+    date_from: str | None = Field(
+        None, pattern=r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$", description="YYYY[-MM[-DD]]"
+    )
+    date_to: str | None = Field(
+        None, pattern=r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$", description="YYYY[-MM[-DD]]"
+    )
 
     def active(self) -> bool:
         """Whether any restriction is set."""

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -34,6 +35,32 @@ from rag.index_data import IndexData
 from rag.text import terms
 
 Embed = Callable[[Sequence[str]], Vectors]
+
+
+class Problem(StrEnum):
+    """Why a generated sentence is not supported (reports and tests count these codes)."""
+
+    ABSTAINS = "abstains"  # says the documents don't answer
+    QUESTION = "question"  # a question, not a statement
+    INSTRUCTION = "instruction"  # an order, as an injected instruction looks when repeated
+    INCOMPLETE = "incomplete"  # cut off, or a heading
+    TOO_SHORT = "too_short"
+    NO_CITATION = "no_citation"
+    NO_SOURCES = "no_sources"
+    NOTHING_CHECKABLE = "nothing_checkable"  # the cited sources have no checkable sentence
+    NEW_WORDS = "new_words"  # rare words the source does not use
+    ONLY_ATTRIBUTION = "only_attribution"  # states nothing beyond who said it
+    NEW_PERIOD = "new_period"  # a duration the source does not state
+    NEW_NUMBERS = "new_numbers"
+    NEW_NAMES = "new_names"
+    NEW_QUOTATION = "new_quotation"
+    NEW_NEGATION = "new_negation"
+    LOW_OVERLAP = "low_overlap"  # too few of its content words are in the source
+    NO_OVERLAP = "no_overlap"
+    LOW_SIMILARITY = "low_similarity"
+    UNSUPPORTED = "unsupported"  # none of the above, yet below the thresholds
+    REPEAT = "repeat"  # repeats an earlier sentence of the same answer
+
 
 _TIME_UNITS = frozenset("hour day week month year decade century".split())
 _END_RE = re.compile(r"[.!?…][\"'”’)\]]*$")
@@ -124,7 +151,8 @@ class Check:
     spans: list[SpanRef] = field(default_factory=list)
     lexical: float = 0.0
     similarity: float = 0.0
-    reason: str | None = None
+    reason: str | None = None  # in words, with the values ("numbers not in the source: 350")
+    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -132,7 +160,7 @@ class _Score:
     spans: list[_Span]
     lexical: float
     similarity: float
-    problems: list[str]
+    problems: list[tuple[Problem, str]]
 
     @property
     def value(self) -> float:
@@ -201,7 +229,7 @@ class Verifier:
         verdict = Check(claim, valid, ignored, supported=False)
         early = self._early_reason(claim, valid)
         if early:
-            verdict.reason = early
+            verdict.problems, verdict.reason = [early[0]], early[1]
             return verdict
         vec = self.embed([claim])[0].reshape(-1)
         candidates = valid or [s.n for s in self.sources]
@@ -230,33 +258,36 @@ class Verifier:
             verdict.similarity = round(max(s.similarity for s in passing), 4)
             return verdict
         if not best_per_source:
+            verdict.problems = [Problem.NOTHING_CHECKABLE]
             verdict.reason = "the cited sources have no checkable sentence"
             return verdict
         best = max(best_per_source, key=self._rank)
         verdict.lexical = round(best.lexical, 4)
         verdict.similarity = round(best.similarity, 4)
-        verdict.reason = "; ".join(self._problems(best)) or "not supported"
+        found = self._problems(best) or [(Problem.UNSUPPORTED, "not supported")]
+        verdict.problems = [p for p, _ in found]
+        verdict.reason = "; ".join(text for _, text in found)
         if valid:
             verdict.reason = f"not supported by source {', '.join(map(str, valid))}: " + (
                 verdict.reason
             )
         return verdict
 
-    def _early_reason(self, claim: str, valid: list[int]) -> str | None:
+    def _early_reason(self, claim: str, valid: list[int]) -> tuple[Problem, str] | None:
         if _ABSTAIN_RE.search(claim):
-            return "says the documents don't answer"
+            return Problem.ABSTAINS, "says the documents don't answer"
         if claim.rstrip("\"'”’)").endswith("?"):
-            return "a question, not a statement"
+            return Problem.QUESTION, "a question, not a statement"
         if _INSTRUCTION_RE.search(claim):
-            return "an instruction, not a statement"
+            return Problem.INSTRUCTION, "an instruction, not a statement"
         if not _END_RE.search(claim):
-            return "an incomplete sentence (cut off, or a heading)"
+            return Problem.INCOMPLETE, "an incomplete sentence (cut off, or a heading)"
         if len(claim.split()) < 3:
-            return "too short to check"
+            return Problem.TOO_SHORT, "too short to check"
         if not valid and self.settings.require_citation:
-            return "cites no source"
+            return Problem.NO_CITATION, "cites no source"
         if not self.sources:
-            return "no sources"
+            return Problem.NO_SOURCES, "no sources"
         return None
 
     def _score(self, claim: str, vec: Vectors, spans: list[_Span], n: int | None) -> _Score:
@@ -269,7 +300,7 @@ class Verifier:
         content = [
             t for t in dict.fromkeys(terms(claim)) if t not in _REPORTING and t not in attribution
         ]
-        problems: list[str] = []
+        problems: list[tuple[Problem, str]] = []
         if content:
             total = sum(self.idf.weight(t) for t in content)
             found = sum(self.idf.weight(t) for t in content if matches(t, bag))
@@ -278,29 +309,37 @@ class Verifier:
             # rare or unseen one ("closed" for "reopened") is usually what makes a claim new.
             new = [t for t in content if self._specific(t) and not matches(t, bag)]
             if len(new) > self.settings.max_new_terms:
-                problems.append(f"words the source does not use: {', '.join(new)}")
+                problems.append(
+                    (Problem.NEW_WORDS, f"words the source does not use: {', '.join(new)}")
+                )
         else:
             lexical = 0.0
-            problems.append("it states nothing beyond the attribution")
+            problems.append((Problem.ONLY_ATTRIBUTION, "it states nothing beyond the attribution"))
         missing_numbers = sorted(numbers_in(claim) - set().union(*(s.numbers for s in spans)))
         missing_numbers += sorted(ordinals_in(claim) - set().union(*(s.ordinals for s in spans)))
         units = [t for t in content if t in _TIME_UNITS and not matches(t, bag)]
         if units:
-            problems.append(f"a period the source does not state: {', '.join(units)}")
+            problems.append(
+                (Problem.NEW_PERIOD, f"a period the source does not state: {', '.join(units)}")
+            )
         if missing_numbers:
-            problems.append(f"numbers not in the source: {', '.join(missing_numbers)}")
+            problems.append(
+                (Problem.NEW_NUMBERS, f"numbers not in the source: {', '.join(missing_numbers)}")
+            )
         missing_names = [
             name
             for name in dict.fromkeys(names_in(claim))
             if not all(matches(t, allowed) for t in terms(name))
         ]
         if missing_names:
-            problems.append(f"names not in the source: {', '.join(missing_names)}")
+            problems.append(
+                (Problem.NEW_NAMES, f"names not in the source: {', '.join(missing_names)}")
+            )
         words = " ".join(s.words for s in spans)
         if any(q not in words for q in quotations_in(claim)):
-            problems.append("a quotation that is not in the source")
+            problems.append((Problem.NEW_QUOTATION, "a quotation that is not in the source"))
         if _NEGATION_RE.search(claim) and not any(s.negated for s in spans):
-            problems.append("a negation the source does not state")
+            problems.append((Problem.NEW_NEGATION, "a negation the source does not state"))
         rows = [r for s in spans for r in s.rows]
         sims = self.data.sentence_vectors[rows] @ vec
         similarity = float(np.max(sims)) if len(rows) else 0.0
@@ -326,12 +365,22 @@ class Verifier:
         # Passing spans first, then the best score, then the shorter span (a tighter quote).
         return (self._passes(score), score.value, -sum(s.end - s.start for s in score.spans))
 
-    def _problems(self, score: _Score) -> list[str]:
+    def _problems(self, score: _Score) -> list[tuple[Problem, str]]:
         out = list(score.problems)
         if score.lexical < self.settings.min_lexical and score.lexical > 0:
-            out.append(f"only {score.lexical:.0%} of its content words are in the source")
+            out.append(
+                (
+                    Problem.LOW_OVERLAP,
+                    f"only {score.lexical:.0%} of its content words are in the source",
+                )
+            )
         elif score.lexical == 0 and not score.problems:
-            out.append("none of its content words are in the source")
+            out.append((Problem.NO_OVERLAP, "none of its content words are in the source"))
         if score.similarity < self.settings.min_similarity:
-            out.append(f"similarity {score.similarity:.2f} is below {self.settings.min_similarity}")
+            out.append(
+                (
+                    Problem.LOW_SIMILARITY,
+                    f"similarity {score.similarity:.2f} is below {self.settings.min_similarity}",
+                )
+            )
         return out

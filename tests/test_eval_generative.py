@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from eval.harness import Question, drop_reasons, markdown_report, metrics, score_one
+from eval.metrics import metrics
+from eval.question_set import Question
+from eval.report import drop_reasons, markdown_report
+from eval.scoring import score_one
 from rag.config import Settings
 from rag.schemas import AskResponse, SentenceSupport
 
 
-def _dropped(reason: str) -> SentenceSupport:
-    return SentenceSupport(text="The bridge has 350 cables.", supported=False, reason=reason)
+def _dropped(reason: str, *problems: str) -> SentenceSupport:
+    return SentenceSupport(
+        text="The bridge has 350 cables.", supported=False, reason=reason, problems=list(problems)
+    )
 
 
 def _response(generator: str, generated: int, dropped: int, fallback: str | None) -> AskResponse:
@@ -26,11 +31,13 @@ def _response(generator: str, generated: int, dropped: int, fallback: str | None
         dropped=[
             _dropped(
                 "not supported by source 1: numbers not in the source: 350; "
-                "similarity 0.31 is below 0.45"
+                "similarity 0.31 is below 0.45",
+                "new_numbers",
+                "low_similarity",
             )
         ]
         * (dropped - 1)
-        + [_dropped("an instruction, not a statement")] * min(dropped, 1),
+        + [_dropped("an instruction, not a statement", "instruction")] * min(dropped, 1),
         fallback=fallback,
     )
 
@@ -57,9 +64,9 @@ def test_report_says_why_sentences_were_dropped() -> None:
         score_one(q, _response("extractive", 2, 2, "none supported"), 10.0, {}),
     ]
     assert drop_reasons(generative) == {
-        "numbers not in the source": 3,
-        "similarity N is below N": 3,
-        "an instruction, not a statement": 2,
+        "new_numbers": 3,
+        "low_similarity": 3,
+        "instruction": 2,
     }
     report = markdown_report(
         "t",
@@ -70,5 +77,5 @@ def test_report_says_why_sentences_were_dropped() -> None:
     )
     assert "## What verification removed: kind=openai" in report
     assert "6 sentences generated, 5 removed (83%); 1 of 2 answers fell back" in report
-    assert "| numbers not in the source | 3 |" in report
+    assert "| new_numbers | 3 |" in report
     assert "What verification removed: kind=extractive" not in report  # nothing generated

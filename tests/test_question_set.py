@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = REPO / "eval" / "questions" / "seeds.jsonl"
 SEEDS = REPO / "seeds"
 
-KEYS = {"id", "question", "type", "answer", "accept", "doc", "evidence", "tags"}
+KEYS = {"id", "question", "type", "answer", "accept", "doc", "evidence", "tags", "split"}
 TYPES = {"single", "multi", "unanswerable"}
 
 
@@ -71,6 +71,15 @@ def test_ids_unique_and_well_formed(rows: list[dict]) -> None:
 def test_types_valid(rows: list[dict]) -> None:
     for row in rows:
         assert row["type"] in TYPES, f"{row['id']}: bad type {row['type']!r}"
+
+
+def test_split_alternates_within_each_type(rows: list[dict]) -> None:
+    # Fixed before any tuning: within each type, in file order, tune, test, tune, ...
+    seen: dict[str, int] = {}
+    for row in rows:
+        n = seen.get(row["type"], 0)
+        seen[row["type"]] = n + 1
+        assert row["split"] == ("tune" if n % 2 == 0 else "test"), row["id"]
 
 
 def test_basic_field_types(rows: list[dict]) -> None:

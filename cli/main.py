@@ -6,7 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.progress import Progress
 
 from rag.config import Settings
 from rag.errors import RagError
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True)
@@ -32,7 +35,8 @@ def _settings(overrides: list[str] | None = None) -> Settings:
     return settings
 
 
-def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
+def _pipeline(settings: Settings) -> Pipeline:
+    # Imported here so `rag --help` answers without loading torch and the models.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from rag.pipeline import Pipeline
 
@@ -132,6 +136,12 @@ def ask(
     if as_json:
         print(result.model_dump_json(indent=2))
         return
+    if result.short_answer:
+        where = (
+            f" [{result.short_answer_citation}]" if result.short_answer_citation is not None else ""
+        )
+        print(f"{result.short_answer}{where}")
+        print()
     print(result.answer)
     print()
     for c in result.citations:
@@ -213,6 +223,10 @@ def evaluate(
     gate: Annotated[
         Path | None, typer.Option(help="JSON of metric floors; exit 1 below any.")
     ] = None,
+    split: Annotated[
+        Literal["tune", "test"] | None,
+        typer.Option(help="Run, report and gate only this half of the set (default: all)."),
+    ] = None,
 ) -> None:
     """Score the pipeline on a question set."""
     from eval.harness import run_cli
@@ -225,6 +239,7 @@ def evaluate(
         sweep=sweep,
         gate=gate,
         calibrate=calibrate,
+        split=split,
     )
     raise typer.Exit(code)
 

@@ -1,0 +1,1 @@
+"""The `rag` command line: the top of the house, above `rag/`, `service/` and `eval/`."""
