@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rag.config import Settings
@@ -20,7 +20,19 @@ def _non_blank(value: str) -> str:
 
 
 # Text a request must carry; the 422 names the field ("question: ... must not be empty").
-NonBlank = Annotated[str, AfterValidator(_non_blank)]
+# The schema says the same: at least one character, and one that is not whitespace.
+NonBlank = Annotated[
+    str, AfterValidator(_non_blank), Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})
+]
+
+# rag.documents.check_doc_id's rule (a letter or digit, then up to 199 of letters, digits,
+# '.', '_', '-', never '..') as a JSON Schema pattern; written without a lookahead so every
+# schema-driven client can use it. check_doc_id enforces it, with a message that names it.
+DOC_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*\.?$"
+DOC_ID_SCHEMA: dict[str, Any] = {"pattern": DOC_ID_PATTERN, "minLength": 1, "maxLength": 200}
+DocIdPath = Annotated[
+    str, Path(description="A document's file name, e.g. a.txt", json_schema_extra=DOC_ID_SCHEMA)
+]
 
 
 class AskRequest(BaseModel):
@@ -29,7 +41,9 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: NonBlank = Field(description="The question, in plain language.")
-    top_k: int | None = Field(None, ge=1, le=50, description="Passages to return (1-50).")
+    top_k: int | None = Field(
+        None, ge=1, description="Passages to return (1 to service.max_top_k)."
+    )
     history: list[ChatTurn] = Field(
         default_factory=list,
         description="Earlier turns, oldest first; a follow-up is rewritten with them. The "
@@ -38,6 +52,16 @@ class AskRequest(BaseModel):
     filters: Filters | None = Field(
         None, description="Only use documents matching these (doc_ids, publishers, kinds, dates)."
     )
+
+
+class SearchRequest(BaseModel):
+    """Body of POST /search."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: NonBlank
+    top_k: int | None = Field(None, ge=1, description="Results to return (1 to service.max_top_k).")
+    filters: Filters | None = None
 
 
 def get_pipeline(request: Request) -> Pipeline:
@@ -56,7 +80,25 @@ PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def check_length(text: str, limit: int, what: str) -> None:
-    """Raise InvalidInput (a 422) when ``text`` is longer than ``limit``."""
-    if len(text) > limit:
-        raise InvalidInput(f"{what} is {len(text)} characters long; the limit is {limit}")
+def check_top_k(top_k: int | None, settings: Settings) -> int | None:
+    """``top_k`` if within service.max_top_k; else InvalidInput (a 422, or OpenAI's 400)."""
+    limit = settings.service.max_top_k
+    if top_k is not None and top_k > limit:
+        raise InvalidInput(f"top_k is {top_k}; the limit is {limit} (service.max_top_k)")
+    return top_k
+
+
+def _ask_body(body: AskRequest, settings: SettingsDep) -> AskRequest:
+    check_top_k(body.top_k, settings)
+    return body
+
+
+def _search_body(body: SearchRequest, settings: SettingsDep) -> SearchRequest:
+    check_top_k(body.top_k, settings)
+    return body
+
+
+# The request bodies with the settings' bounds checked (the question's length, blankness and
+# the history's limits are the pipeline's to check: it raises InvalidInput, a 422).
+AskBody = Annotated[AskRequest, Depends(_ask_body)]
+SearchBody = Annotated[SearchRequest, Depends(_search_body)]

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, UploadFile, status
+from fastapi import APIRouter, Request, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.documents import Document, check_doc_id, load_bytes
 from rag.errors import InvalidInput, PayloadTooLarge
 from rag.schemas import DocumentChange, DocumentDetail, DocumentInfo
-from service.auth import require_writer
-from service.common import PipelineDep, SettingsDep
+from service.auth import WriterDep
+from service.common import DOC_ID_SCHEMA, DocIdPath, PipelineDep, SettingsDep
 
 router = APIRouter(tags=["documents"])
 
 META_FIELDS = ("title", "publisher", "authors", "date", "date_estimated", "kind", "url", "language")
+# What DocMeta accepts as a date (it refuses others with a 422 naming the value).
+DATE_SCHEMA: dict[str, Any] = {"pattern": r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"}
 
 
 class DocumentIn(BaseModel):
@@ -24,23 +26,21 @@ class DocumentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    doc_id: str = Field(description="File-like name; its extension picks the format, e.g. a.txt")
+    doc_id: str = Field(
+        description="File-like name; its extension picks the format, e.g. a.txt",
+        json_schema_extra=DOC_ID_SCHEMA,
+    )
     text: str
     title: str | None = None
     publisher: str | None = None
     authors: list[str] | None = None
-    date: str | None = Field(None, description="YYYY, YYYY-MM or YYYY-MM-DD")
+    date: str | None = Field(
+        None, description="YYYY, YYYY-MM or YYYY-MM-DD", json_schema_extra=DATE_SCHEMA
+    )
     date_estimated: bool | None = None
     kind: str | None = None
     url: str | None = None
     language: str | None = None
-
-
-def _writer(request: Request, settings: SettingsDep) -> None:
-    require_writer(request, settings)
-
-
-WriterDep = Annotated[None, Depends(_writer)]
 
 
 async def _document_from_request(
@@ -106,32 +106,34 @@ async def list_documents(pipeline: PipelineDep) -> list[DocumentInfo]:
 
 
 @router.get("/documents/{doc_id}")
-async def get_document(doc_id: str, pipeline: PipelineDep) -> DocumentDetail:
+async def get_document(doc_id: DocIdPath, pipeline: PipelineDep) -> DocumentDetail:
     """Metadata plus the canonical text that citation offsets index."""
     return pipeline.get_document(check_doc_id(doc_id))
 
 
-@router.post(
-    "/documents",
-    status_code=status.HTTP_201_CREATED,
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {
-                            "file": {"type": "string", "format": "binary"},
-                            **{k: {"type": "string"} for k in META_FIELDS},
-                        },
-                    }
-                },
-                "application/json": {"schema": DocumentIn.model_json_schema()},
-            }
-        }
-    },
-)
+# The handlers read the body themselves (multipart or JSON): this tells clients its shapes.
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        **{k: {"type": "string"} for k in META_FIELDS},
+                        "date": {"type": "string", **DATE_SCHEMA},
+                    },
+                }
+            },
+            "application/json": {"schema": DocumentIn.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post("/documents", status_code=status.HTTP_201_CREATED, openapi_extra=_UPLOAD_BODY)
 async def add_document(
     request: Request, settings: SettingsDep, pipeline: PipelineDep, _: WriterDep
 ) -> DocumentChange:
@@ -140,9 +142,9 @@ async def add_document(
     return await run_in_threadpool(pipeline.add_document, doc, False)
 
 
-@router.put("/documents/{doc_id}")
+@router.put("/documents/{doc_id}", openapi_extra=_UPLOAD_BODY)
 async def replace_document(
-    doc_id: str, request: Request, settings: SettingsDep, pipeline: PipelineDep, _: WriterDep
+    doc_id: DocIdPath, request: Request, settings: SettingsDep, pipeline: PipelineDep, _: WriterDep
 ) -> DocumentChange:
     """Replace a document's content (and metadata); only it is re-embedded."""
     doc = await _document_from_request(request, settings, check_doc_id(doc_id))
@@ -150,6 +152,6 @@ async def replace_document(
 
 
 @router.delete("/documents/{doc_id}")
-async def delete_document(doc_id: str, pipeline: PipelineDep, _: WriterDep) -> DocumentChange:
+async def delete_document(doc_id: DocIdPath, pipeline: PipelineDep, _: WriterDep) -> DocumentChange:
     """Remove a document; it is never cited again."""
     return await run_in_threadpool(pipeline.remove_document, check_doc_id(doc_id))

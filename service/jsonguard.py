@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from itertools import accumulate, repeat
 
-from service.limits import (
+from service.asgi import (
     UPLOAD_PREFIX,
     ASGIApp,
     Message,

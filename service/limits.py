@@ -7,67 +7,29 @@ import json
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-log = logging.getLogger(__name__)
+from service.asgi import (
+    UPLOAD_PREFIX,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    header,
+    matches,
+    send_error,
+)
+from service.errors import HttpError
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 # Room for multipart boundaries and metadata fields around an upload of the maximum size.
 MULTIPART_SLACK = 64 * 1024
-UPLOAD_PREFIX = "/documents"
-
-
-def matches(path: str, prefixes: Sequence[str]) -> bool:
-    """Whether ``path`` is one of ``prefixes`` or below one (by whole path segments)."""
-    return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
-
-
-def header(scope: Scope, name: bytes) -> bytes | None:
-    """The first request header called ``name`` (lower-case bytes)."""
-    for key, value in scope.get("headers") or ():
-        if key == name:
-            return bytes(value)
-    return None
-
-
-_OPENAI_KINDS = {413: "invalid_request_error", 429: "rate_limit_exceeded", 504: "timeout"}
-
-
-async def send_error(
-    scope: Scope,
-    send: Send,
-    status: int,
-    message: str,
-    headers: Sequence[tuple[bytes, bytes]] = (),
-) -> None:
-    """Send a complete JSON error: {detail}, or OpenAI's {error: {...}} under /v1."""
-    body: dict[str, Any] = {"detail": message}
-    if matches(str(scope.get("path", "")), ["/v1"]):
-        kind = _OPENAI_KINDS.get(status, "invalid_request_error")
-        body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
-    raw = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(raw)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": raw, "more_body": False})
 
 
 class BodyLimitMiddleware:
@@ -228,7 +190,8 @@ class TimeoutMiddleware:
             elif not ended:
                 tail = b""
                 if event_stream:
-                    tail = b"event: error\r\ndata: " + json.dumps({"detail": detail}).encode()
+                    data = json.dumps(HttpError(504, detail).sse_data()).encode()
+                    tail = b"event: error\r\ndata: " + data
                     tail += b"\r\n\r\n"
                 await send({"type": "http.response.body", "body": tail, "more_body": False})
         finally:

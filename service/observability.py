@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rag.config import Settings
-from service.limits import ASGIApp, Message, Receive, Scope, Send, header
+from service.asgi import ASGIApp, Message, Receive, Scope, Send, header
 
 access_log = logging.getLogger("service.access")
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")

@@ -11,7 +11,6 @@ when streaming. Sampling parameters (temperature, max_tokens, ...) are accepted 
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 import uuid
@@ -24,16 +23,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import iterate_in_threadpool
 
-from rag.answer import format_date
 from rag.chunking import get_encoding
 from rag.config import Settings
-from rag.documents import DocMeta
-from rag.errors import IndexMismatch, InvalidInput, NotFound, RagError
+from rag.documents import DocMeta, format_date
+from rag.errors import RagError
 from rag.events import AskEvent, Delta, Done
 from rag.schemas import AskResponse, ChatTurn, Citation, Filters
-from service.common import PipelineDep, SettingsDep
-
-log = logging.getLogger(__name__)
+from service.common import PipelineDep, SettingsDep, check_top_k
+from service.errors import HttpError, from_exception
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
@@ -61,33 +58,25 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     stream_options: dict[str, Any] | None = None
     n: int | None = Field(None, ge=1, le=1, description="Only one choice is produced.")
-    top_k: int | None = Field(None, ge=1, le=50, description="Extension: passages to return.")
+    top_k: int | None = Field(
+        None, ge=1, description="Extension: passages to return (1 to service.max_top_k)."
+    )
     filters: Filters | None = Field(None, description="Extension: restrict to some documents.")
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, message: str, kind: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.kind, self.code = status, message, kind, code
+    """A request this API refuses before the pipeline sees it, with OpenAI's error code."""
+
+    def __init__(self, error: HttpError, code: str | None = None) -> None:
+        super().__init__(error.detail)
+        self.error, self.code = error, code
 
     def response(self, param: str | None = None) -> JSONResponse:
-        body = {"message": self.message, "type": self.kind, "param": param, "code": self.code}
-        return JSONResponse(status_code=self.status, content={"error": body})
+        return self.error.openai_response(self.code, param)
 
 
 def _invalid(message: str, code: str | None = None) -> _ApiError:
-    return _ApiError(400, message, "invalid_request_error", code)
-
-
-def _from_rag(exc: RagError) -> _ApiError:
-    if isinstance(exc, InvalidInput):
-        return _invalid(str(exc))
-    if isinstance(exc, NotFound):
-        return _ApiError(404, str(exc), "invalid_request_error", "not_found")
-    if isinstance(exc, IndexMismatch):
-        return _ApiError(503, str(exc), "server_error", "index_unavailable")
-    log.exception("unexpected library error", exc_info=exc)
-    return _ApiError(500, "internal error", "server_error")
+    return _ApiError(HttpError(400, message), code)
 
 
 def _model_card() -> dict[str, Any]:
@@ -109,12 +98,8 @@ async def get_model(model_id: str) -> dict[str, Any] | JSONResponse:
 
 
 def _unknown_model(model: str) -> _ApiError:
-    return _ApiError(
-        404,
-        f"The model `{model}` does not exist; this service serves `{MODEL_ID}`.",
-        "invalid_request_error",
-        "model_not_found",
-    )
+    message = f"The model `{model}` does not exist; this service serves `{MODEL_ID}`."
+    return _ApiError(HttpError(404, message), "model_not_found")
 
 
 def _text(message: ChatMessage, index: int) -> str:
@@ -142,9 +127,7 @@ def conversation(messages: list[ChatMessage], settings: Settings) -> tuple[str, 
     question = _text(messages[-1], len(messages) - 1)
     if not question.strip():
         raise _invalid("the last user message is empty")
-    limit = settings.service.max_question_chars
-    if len(question) > limit:
-        raise _invalid(f"the question is {len(question)} characters long; the limit is {limit}")
+    # Its length is the pipeline's to check (InvalidInput: a 400 here).
     history = []
     for i, message in enumerate(messages[:-1]):
         if message.role not in ("user", "assistant"):
@@ -218,6 +201,7 @@ async def chat_completions(
             raise _invalid(_validation_message(exc)) from exc
         if body.model != MODEL_ID:
             raise _unknown_model(body.model)
+        check_top_k(body.top_k, settings)
         question, history = conversation(body.messages, settings)
         ident = f"chatcmpl-{uuid.uuid4().hex}"
         if body.stream:
@@ -236,7 +220,7 @@ async def chat_completions(
     except _ApiError as exc:
         return exc.response()
     except RagError as exc:
-        return _from_rag(exc).response()
+        return from_exception(exc).openai_response()
     content = response.answer + sources_list(response.citations)
     completion = {
         "id": ident,
@@ -318,10 +302,6 @@ async def _chunks(
                             "usage": usage,
                         }
                     )
-    except RagError as exc:
-        error = _from_rag(exc)
-        yield _sse({"error": {"message": error.message, "type": error.kind, "code": error.code}})
-    except Exception:  # noqa: BLE001 - the stream has started: report the failure in it
-        log.exception("chat completion stream failed")
-        yield _sse({"error": {"message": "internal error", "type": "server_error"}})
+    except Exception as exc:  # noqa: BLE001 - the stream has started: report the failure in it
+        yield _sse({"error": from_exception(exc).openai_error()})  # logs what it did not expect
     yield "data: [DONE]\n\n"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -12,8 +9,6 @@ from pydantic import BaseModel, Field
 
 from rag.errors import RagError
 from rag.pipeline import Pipeline
-
-log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -48,8 +43,7 @@ def readiness(pipeline: Pipeline | None) -> Readiness:
             return _unavailable(exc)
         try:
             current = pipeline.store.current_name()
-            manifest_path = pipeline.store.versions / data.version / "manifest.json"
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            problem = pipeline.store.check(data)
             break
         except (OSError, ValueError) as exc:
             # A write may have swapped in a new version (and pruned this one) meanwhile: look
@@ -58,18 +52,6 @@ def readiness(pipeline: Pipeline | None) -> Readiness:
                 return _unavailable(exc)
     else:
         return _unavailable(RuntimeError("the index kept changing while it was checked"))
-    problems = []
-    vectors = len(data.chunk_vectors)
-    if manifest.get("n_chunks") != len(data.chunks) or vectors != len(data.chunks):
-        problems.append(
-            f"chunks: manifest {manifest.get('n_chunks')}, loaded {len(data.chunks)}, "
-            f"vectors {vectors}"
-        )
-    if manifest.get("n_sentences") != len(data.sentences):
-        problems.append("sentence count differs from the manifest")
-    loaded_docs = {d.doc_id: d.sha256 for d in data.documents.values()}
-    if manifest.get("documents") != loaded_docs:
-        problems.append("documents differ from the manifest")
     base = {
         "serving_version": data.version,
         "current_version": current,
@@ -77,8 +59,8 @@ def readiness(pipeline: Pipeline | None) -> Readiness:
         "documents": len(data.documents),
         "chunks": len(data.chunks),
     }
-    if problems:
-        return Readiness(ready=False, status="unavailable", detail="; ".join(problems), **base)
+    if problem is not None:
+        return Readiness(ready=False, status="unavailable", detail=problem, **base)
     if data.version != current:
         return Readiness(
             ready=True,

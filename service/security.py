@@ -7,12 +7,12 @@ import hashlib
 import re
 from pathlib import Path
 
-from service.limits import ASGIApp, Message, Receive, Scope, Send
+from service.asgi import ASGIApp, Message, Receive, Scope, Send
 
 # The API's JSON and event streams never load anything or render in a frame.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# Other HTML (FastAPI's /docs and /redoc pull their scripts from a CDN, which a CSP would have
-# to name) only gets the frame and sniffing protections.
+# Other HTML sets its own page_csp (/docs, service/docs.py) or gets only the frame and
+# sniffing protections.
 _SCRIPT_TYPES = (b"text/javascript", b"application/javascript")
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.I)
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncIterator, Iterator
 
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import iterate_in_threadpool
 
-from rag.errors import IndexMismatch, InvalidInput, NotFound
 from rag.events import AskEvent, Delta, Retrieved
-from service.common import AskRequest, PipelineDep, SettingsDep, check_length
-
-log = logging.getLogger(__name__)
+from service.common import AskBody, PipelineDep
+from service.errors import from_exception
 
 router = APIRouter()
 
@@ -29,11 +26,8 @@ _STREAM_DOC = {
 
 
 @router.post("/ask/stream", response_class=EventSourceResponse, responses=_STREAM_DOC)  # type: ignore[arg-type]
-async def ask_stream(
-    body: AskRequest, pipeline: PipelineDep, settings: SettingsDep
-) -> EventSourceResponse:
+async def ask_stream(body: AskBody, pipeline: PipelineDep) -> EventSourceResponse:
     """Answer a question as Server-Sent Events; bad input gets a 422 before streaming starts."""
-    check_length(body.question, settings.service.max_question_chars, "question")
     # ask_stream checks the question and history eagerly, so InvalidInput is raised here and
     # becomes a JSON 422, not an event in a 200 stream.
     events = pipeline.ask_stream(body.question, body.top_k, body.history, body.filters)
@@ -60,8 +54,6 @@ async def _sse(events: Iterator[AskEvent]) -> AsyncIterator[ServerSentEvent]:
                 for citation in event.response.citations:
                     yield _event("citation", citation.model_dump_json())
                 yield _event("done", event.response.model_dump_json())
-    except (InvalidInput, NotFound, IndexMismatch) as exc:
-        yield _event("error", json.dumps({"detail": str(exc)}, ensure_ascii=False))
-    except Exception:  # noqa: BLE001 - the stream has started: report the failure in it
-        log.exception("ask/stream failed")
-        yield _event("error", json.dumps({"detail": "internal error"}))
+    except Exception as exc:  # noqa: BLE001 - the stream has started: report the failure in it
+        error = from_exception(exc)  # logs what it does not expect
+        yield _event("error", json.dumps(error.sse_data(), ensure_ascii=False))

@@ -433,6 +433,19 @@ def test_ready_is_503_when_the_live_index_disagrees_with_its_manifest(
     assert client.get("/health").status_code == 200  # the process is up; it is just not ready
 
 
+def test_the_store_says_whether_a_loaded_version_is_intact(pipeline: Pipeline) -> None:
+    """IndexStore.check is what /ready asks: None when intact, else the reason."""
+    from dataclasses import replace
+
+    data = pipeline.loaded.data
+    assert pipeline.store.check(data) is None
+    fewer = replace(data, sentences=data.sentences[:-1])
+    assert pipeline.store.check(fewer) == "sentence count differs from the manifest"
+    assert "documents differ" in (pipeline.store.check(replace(data, documents={})) or "")
+    with pytest.raises(OSError):  # a version pruned meanwhile: /ready looks again
+        pipeline.store.check(replace(data, version="v-pruned"))
+
+
 def test_versions_sort_by_age_so_pruning_keeps_the_newest(pipeline: Pipeline) -> None:
     """Several saves within one second: names still sort by creation, the 3 newest survive."""
     names = [pipeline.loaded.data.version]

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from rag.cli import app as cli_app
+from cli.main import app as cli_app
 from rag.config import Settings
 from rag.pipeline import Pipeline
 from service.app import create_app
