@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from rag.citing import attribution, cite
+import numpy as np
+
+from rag import short_answer
+from rag.answer_types import Form
+from rag.chunking import Sentence
+from rag.citing import attribution, cite, short_attribution
 from rag.config import AnswerSettings
 from rag.embedding import Vectors
 from rag.idf import SentenceIdf
@@ -13,7 +18,15 @@ from rag.index_data import IndexData
 from rag.question import Question
 from rag.retrieve import Hit
 from rag.schemas import Citation
-from rag.scoring import Scored, answering, missing_key_share, score_sentences, support_score
+from rag.scoring import (
+    Scored,
+    answering,
+    has_term,
+    missing_key_share,
+    score_sentences,
+    support_score,
+)
+from rag.text import terms
 
 ABSTAIN_TEXT = "The documents don't say."
 
@@ -37,29 +50,168 @@ def extract(
     data: IndexData,
     idf: SentenceIdf,
     settings: AnswerSettings,
+    allowed: frozenset[str] | None = None,
 ) -> Answer:
-    """Quote the sentences that answer ``question`` from the retrieved passages, or abstain."""
-    scored = answering(score_sentences(question_vec, question, hits, data, idf, settings), question)
+    """Quote the sentences that answer ``question`` from the retrieved passages (and the
+    collection's most similar sentences, in documents ``allowed``), or abstain."""
+    extra = similar_sentences(question_vec, data, settings.sentence_pool, allowed)
+    scored = answering(
+        score_sentences(question_vec, question, hits, data, idf, settings, extra), question
+    )
     support = support_score(scored, missing_key_share(question, hits, idf))
-    if question.after_newest is not None:
-        support = 0.0  # no source can hold evidence about a time after it was written
     n_docs = len(data.documents)
     if question.after_newest is not None:
-        newest = max((d.meta.date or "" for d in data.documents.values()), default="")
         text = (
             f"{ABSTAIN_TEXT} The question asks about {question.after_newest}, but the newest of "
-            f"the {n_docs} sources is dated {newest}; the closest passages are listed under "
-            "related."
+            f"the {n_docs} sources is dated {data.newest_date}; the closest passages are listed "
+            "under related."
         )
-        return Answer(text, True, support)
+        return Answer(text, True, 0.0)  # no source can hold evidence about a later time
+    pool = scored if settings.value_lead else scored[:1]
+    short, lead, context = _best_value(question, pool, data, idf, settings)
+    if lead is not None:
+        scored = [lead, *[c for c in scored if c is not lead]]
+        # A value of the right kind among words the question doesn't use is not its answer.
+        support -= settings.value_focus_weight * (1.0 - context)
+    if scored:
+        # What the question is about (its names, numbers) must be where the answer is.
+        support = min(support, scored[0].score) - settings.focus_weight * focus_missing(
+            question, scored[0], idf
+        )
     if support < settings.abstain_threshold:
         text = (
             f"{ABSTAIN_TEXT} None of the {n_docs} sources states this; the closest passages "
             "are listed under related."
         )
         return Answer(text, True, support)
-    text, citations = compose(select(scored, data, idf, settings), data, dated=question.recency)
-    return Answer(text, False, support, tuple(citations))
+    chosen = [window(c, idf) for c in select(scored, data, idf, settings)]
+    if question.form is Form.YES_NO:
+        first = chosen[0]
+        quote = data.documents[first.sentence.doc_id].text[first.start : first.end]
+        short = short_answer.yes_no(question, quote)
+    elif short is None and question.form is Form.REASON:
+        first = chosen[0]
+        short = short_answer.reason(
+            data.documents[first.sentence.doc_id].text[first.start : first.end]
+        )
+    if short is not None and question.form is Form.VALUE:
+        top = chosen[0].score
+        chosen = chosen[:1] + [c for c in chosen[1:] if c.score >= settings.second_quote * top]
+    chosen = chosen[: settings.max_quotes]
+    text, citations = compose(chosen, data, dated=question.recency, short=short)
+    return Answer(
+        text,
+        False,
+        support,
+        tuple(citations),
+        short_answer=short,
+        short_answer_citation=1 if short is not None else None,
+    )
+
+
+def focus_missing(question: Question, item: Scored, idf: SentenceIdf, reach: int = 1) -> float:
+    """Weighted share of the question's names and numbers absent from the span and the
+    ``reach`` sentences either side of it."""
+    if not question.key_terms:
+        return 0.0
+    sid = item.sentence.sent_id
+    bag: set[str] = set()
+    for other in range(
+        sid - reach - (1 if item.start < item.sentence.start else 0), sid + reach + 1
+    ):
+        near = idf.by_id.get(other)
+        if near is not None and near.doc_id == item.sentence.doc_id:
+            bag |= idf.sentence_terms[other]
+    frozen = frozenset(bag)
+    total = sum(idf.weight(t) for t in question.key_terms)
+    missing = sum(idf.weight(t) for t in question.key_terms if not has_term(t, frozen))
+    return missing / total if total else 0.0
+
+
+def similar_sentences(
+    question_vec: Vectors,
+    data: IndexData,
+    depth: int,
+    allowed: frozenset[str] | None = None,
+) -> list[int]:
+    """Ids of the ``depth`` sentences most similar to the question, across the collection:
+    the sentence holding the answer is often in a passage ranked too low to be mined."""
+    if depth <= 0 or not len(data.sentences):
+        return []
+    sims = data.sentence_vectors @ question_vec.reshape(-1)
+    order = np.argsort(-sims)
+    out: list[int] = []
+    for row in order:
+        sent = data.sentences[int(row)]
+        if allowed is None or sent.doc_id in allowed:
+            out.append(sent.sent_id)
+            if len(out) >= depth:
+                break
+    return out
+
+
+_ANAPHOR = re.compile(
+    r"^[\s(“\"']*(he|she|it|they|this|these|those|that|his|her|its|their|such|"
+    r"the latter|the former)\b",
+    re.I,
+)
+
+
+def window(item: Scored, idf: SentenceIdf) -> Scored:
+    """The span widened to the sentence before when it opens with "he", "it", "this"...: a
+    quote must not lean on an antecedent the reader can't see."""
+    sent = item.sentence
+    if item.start < sent.start:
+        return item  # already quoted with the sentence before
+    prev = idf.by_id.get(sent.sent_id - 1)
+    if prev is None or (prev.doc_id, prev.section) != (sent.doc_id, sent.section):
+        return item
+    text = idf.text_of(sent)
+    if not _ANAPHOR.match(text):
+        return item
+    return replace(item, start=prev.start)
+
+
+def sentences_of(item: Scored, idf: SentenceIdf) -> list[Sentence]:
+    """The indexed sentences a span covers."""
+    out = [item.sentence]
+    prev = idf.by_id.get(item.sentence.sent_id - 1)
+    if prev is not None and item.start <= prev.start:
+        out.insert(0, prev)
+    return out
+
+
+def _best_value(
+    question: Question,
+    scored: list[Scored],
+    data: IndexData,
+    idf: SentenceIdf,
+    settings: AnswerSettings,
+) -> tuple[str | None, Scored | None, float]:
+    """The asked-for value, the span it comes from and the share of the question's words
+    around it, among the best candidate spans.
+
+    A value scores as its span does, plus how many of the question's words stand around it and
+    how rare it is in the collection (an answer is rarely the name every sentence mentions).
+    """
+    if question.form is not Form.VALUE:
+        return None, None, 0.0
+    best: tuple[float, str, Scored, float] | None = None
+    for item in scored[: settings.value_candidates]:
+        if not item.type_ok:
+            continue
+        item = window(item, idf)
+        quote = data.documents[item.sentence.doc_id].text[item.start : item.end]
+        for span in short_answer.value_spans(question, quote, sentences_of(item, idf)):
+            text = quote[span[0] : span[1]]
+            rare = min((idf.weight(t) for t in terms(text)), default=0.0) / idf.default_idf
+            context = short_answer.context_overlap(question, quote, span, idf.weight)
+            score = item.score + settings.value_context * context + settings.value_rarity * rare
+            if best is None or score > best[0]:
+                best = (score, text, item, context)
+    if best is None:
+        return None, None, 0.0
+    return best[1], best[2], best[3]
 
 
 def select(
@@ -95,14 +247,15 @@ def select(
 
 
 def compose(
-    chosen: list[Scored], data: IndexData, dated: bool = False
+    chosen: list[Scored], data: IndexData, dated: bool = False, short: str | None = None
 ) -> tuple[str, list[Citation]]:
-    """Answer text with [n] markers, and the citations they point to.
+    """Answer text: the short answer first, then each quote with who said it and when, and a
+    [n] marker pointing to its citation.
 
-    ``dated`` (questions about "the latest" or "as of" a time) leads each claim with its date.
+    ``dated`` (questions about "the latest" or "as of" a time) leads each quote with its date.
     """
     citations: list[Citation] = []
-    lines: list[str] = []
+    lines: list[str] = [f"{short.rstrip('.')}." if short else ""]
     for n, item in enumerate(chosen, start=1):
         sent = item.sentence
         doc = data.documents[sent.doc_id]
@@ -110,9 +263,13 @@ def compose(
         meta = doc.meta
         citations.append(cite(n, doc, sent.section, item.start, item.end))
         shown = re.sub(r"\s+", " ", quote).strip()
-        lead = attribution(meta, sent.section, sent.heading, dated)
         page = doc.page_of(item.start)
-        if page is not None:
-            lead += f", p. {page}"
-        lines.append(f"{lead}: {shown} [{n}]")
-    return "\n".join(lines), citations
+        where = f", p. {page}" if page is not None else ""
+        if dated:
+            lead = attribution(meta, sent.section, sent.heading, dated)
+            lines.append(f"{lead}{where}: “{shown}” [{n}]")
+        else:
+            lines.append(
+                f"“{shown}” ({short_attribution(meta, sent.section, sent.heading)}{where}) [{n}]"
+            )
+    return "\n".join(line for line in lines if line), citations

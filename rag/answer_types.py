@@ -1,13 +1,19 @@
-"""What a question asks for, read from its wording: the expected kind of value and precision.
+"""What a question asks for, read from its structure: the question word and its head noun.
 
-Each rule maps a question pattern to the entity labels (spaCy's) that would answer it, with a
-regex fallback for sentences whose entities spaCy missed. The first rule that matches wins.
+"who" wants an agent, "when" a point in time, "how many X" a count of X, "why" a reason,
+"is it true ..." / "did ..." a yes or no. "which/what <noun>" wants whatever kind of thing the
+noun names, decided by the noun's meaning (``HeadTyper``), so "which clergyman", "what bloc" or
+"which settlement" work without a list of nouns. A sentence answers only if it holds a value of
+that kind (spaCy's entity labels, with a regex fallback) that the question does not already
+state.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from rag.dates import DATE_RE, DAY_RE, MONTH_RE
 from rag.text import stem
@@ -19,126 +25,154 @@ NUMBER_RE = re.compile(
     r"forty|fifty|sixty|seventy|eighty|ninety)\b",
     re.IGNORECASE,
 )
-_ARTICLE_RE = re.compile(r"\b(article|clause|paragraph|point)\s+\d+", re.IGNORECASE)
-_NUMBERS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
-# How precise the asked-for value must be: "on what date" wants a day, "in what month" a month,
-# "how much did it cost" an amount of money. An answer that is only a year (or a bare count)
-# does not answer them.
-_MONEY_RE = re.compile(
+MONEY_RE = re.compile(
     r"[$€£₽]\s?\d|\b(?:usd|eur|amd|azn|gbp)\s?\d|\b\d[\d,.]*\s*(?:million|billion|bn|m|k)?\s*"
     r"(?:dollars?|euros?|usd|eur|amd|azn|gbp|manats?|drams?|r[o]?ubles?|pounds?|lira)\b",
     re.IGNORECASE,
 )
-_PRECISION: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (re.compile(r"\b(what|which) (exact )?(date|days?)\b", re.I), DAY_RE),
-    (re.compile(r"\b(what|which) month\b", re.I), MONTH_RE),
-]
-_MONEY_CUE = re.compile(
-    r"\b(spen[dt]|spending|costs?|costing|worth|monetary|price[ds]?|paid|pay|budget(ed)?|"
-    r"invest(ed|ment)?|fund(ed|ing)?|dollars?|euros?|financ(e|ed|ing))\b",
+# A stated cause or purpose: what a "why" question is answered with.
+REASON_RE = re.compile(
+    r"\b(because|since|due to|owing to|as a result|in response to|in retaliation|after|"
+    r"following|amid|over|for fear|so that|in order to|given that|thanks to|aim(?:s|ed)? to|"
+    r"seek(?:s|ing)? to|to (?:avoid|prevent|ensure|secure|counter|protest)|reason|motivat\w*|"
+    r"driven by|logic)\b",
     re.IGNORECASE,
 )
-# "What bandwidth, in gigabits per second, ...": the value must come with that unit.
-_UNIT_RE = re.compile(r",\s*in\s+([^\W\d_]+)(?:\s+per\s+[^\W\d_]+)?\s*,", re.IGNORECASE)
-# "Who is the chief executive of X?" asks for a person; "Who mediated?" may be answered by an
-# organisation or a country.
-_WHO_ROLE_RE = re.compile(
-    r"^\s*who (is|was|are|were|will be|has been|had been) (the|its|their|[^\W\d_]+['’]s)\s",
-    re.IGNORECASE,
-)
-_NAMED = frozenset(
+
+NUMBERS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+TIMES = frozenset({"DATE", "TIME"})
+PLACES = frozenset({"GPE", "LOC", "FAC"})
+AGENTS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
+NAMED = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "LAW", "WORK_OF_ART"}
 )
 
-_WHO = frozenset({"PERSON", "ORG"})  # "who" may be a person or an organisation, but
-# "who is the <role>" asks for a person (_WHO_ROLE_RE).
-# Question pattern -> (entity labels that would answer it, regex fallback). First match wins.
-_EXPECTATIONS: list[tuple[re.Pattern[str], frozenset[str], re.Pattern[str] | None]] = [
-    (
-        re.compile(r"\b(which|what) (article|clause|paragraph|point|provision|section)\b", re.I),
-        frozenset({"LAW"}),
-        _ARTICLE_RE,
-    ),
-    (
-        re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month)\b|\bin what year\b", re.I),
-        frozenset({"DATE", "TIME"}),
-        DATE_RE,
-    ),
-    (
-        re.compile(r"\bhow (long|old)\b", re.I),
-        _NUMBERS | {"DATE", "TIME"},
-        NUMBER_RE,
-    ),
-    (
-        re.compile(
-            r"\bhow (many|much|far|large|big)\b|\bwhat (?:(?:is|was|were|are) the )?(?:\w+ )?"
-            r"(percentage|share|number|amount|figure|sum|proportion|size|length|value|cost|"
-            r"price|bandwidth|capacity|speed|distance|population|area|budget|total)\b",
-            re.I,
-        ),
-        _NUMBERS,
-        NUMBER_RE,
-    ),
-    (
-        re.compile(
-            r"\b(which|what) (\w+ )?(company|companies|organi[sz]ations?|outlets?|group|body|"
-            r"operator|firm|party|parties|institution|agency|newspaper|publication)\b",
-            re.I,
-        ),
-        frozenset({"ORG", "NORP"}),
-        None,
-    ),
-    (
-        re.compile(
-            r"\b(which|what) (\w+ )?(country|countries|power|powers|state|states|nation)\b", re.I
-        ),
-        frozenset({"GPE", "NORP"}),
-        None,
-    ),
-    (
-        re.compile(
-            r"^\s*(who|whom|whose)\b|\b(which|what) (\w+ )?(person|official|leader|minister|"
-            r"president|envoy|diplomat|author|analyst|archbishop|spokesperson)\b",
-            re.I,
-        ),
-        _WHO,
-        None,
-    ),
-    (
-        re.compile(r"^\s*where\b|\bin (which|what) (city|country|place|region)\b", re.I),
-        frozenset({"GPE", "LOC", "FAC"}),
-        None,
-    ),
-    (re.compile(r"\bwhat (is|was|were|are) the names? of\b", re.I), _NAMED, None),
-]
-_AUTHOR_RE = re.compile(r"\b(wrote|written|authors?|co-?authors?|byline)\b", re.I)
-_RECENCY_RE = re.compile(
-    r"\b(latest|current(ly)?|now|most recent|newest|today|still|so far|as of now|yet)\b", re.I
+
+class Form(StrEnum):
+    """The shape of a question."""
+
+    VALUE = "value"  # wants a name, date, number or place
+    REASON = "reason"  # why ...
+    YES_NO = "yes_no"  # is it true that ..., did ..., has ...
+    DESCRIBE = "describe"  # what does X say about ..., how did ..., what is X
+    OTHER = "other"  # keywords, statements
+
+
+_WH = ("who", "whom", "whose", "when", "where", "why", "how", "which", "what")
+_AUX = frozenset(
+    "is are was were did does do has have had can could will would should may might must "
+    "am isn't aren't wasn't weren't didn't doesn't don't hasn't haven't won't".split()
 )
-
-
-_COUNT_RE = re.compile(r"\bhow many\s+((?:[^\W\d_]+[\s-]+){0,3}[^\W\d_]+)", re.I)
+_COPULA = frozenset("is are was were be been 's".split())
+_LEAD = frozenset("ok okay so and but also then hey hi well now oh um right please pls".split())
+_ASK = re.compile(
+    r"^(?:(?:can|could) you (?:tell|explain)(?: me)?|(?:do|does) (?:anyone|you) know|"
+    r"tell me|i (?:want|need|would like) to know|i wonder|any idea|explain)\b\s*",
+    re.I,
+)
+_TRUE = re.compile(
+    r"^(?:is it (?:true|correct|right|the case|a fact)|(?:is it )?true or false|"
+    r"am i right|is this (?:true|right|correct)|did i hear (?:right|correctly))\b",
+    re.I,
+)
+# What a "what does X say/think" question asks for is a view, not a value.
+_VIEW_VERBS = frozenset(
+    "say says said think thinks thought argue argues argued write writes wrote claim claims "
+    "believe believes suggest suggests recommend recommends propose proposes mean means "
+    "want wants feel feels describe describes call calls see sees view views predict "
+    "predicts expect expects warn warns conclude concludes".split()
+)
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _COUNT_STOP = frozenset(
     "are were was is did do does have has had will would can could long wide large in on of "
     "at by for from to".split()
 )
+_MONEY_CUE = re.compile(
+    r"\b(spen[dt]|spending|costs?|costing|worth|monetary|price[ds]?|paid|pay|budget(ed)?|"
+    r"invest(ed|ment)?|fund(ed|ing)?|dollars?|euros?|financ(e|ed|ing)|money|aid)\b",
+    re.IGNORECASE,
+)
+_AUTHOR_RE = re.compile(r"\b(wrote|written|writer|authors?|co-?authors?|byline)\b", re.I)
+_RECENCY_RE = re.compile(
+    r"\b(latest|current(ly)?|now|most recent|newest|today|still|so far|as of now|yet|"
+    r"recently|these days)\b",
+    re.I,
+)
+
+# Head noun -> wanted labels, decided by meaning. Each kind is described by a few nouns; a
+# head noun joins the kind whose nouns it is most similar to (embedding cosine).
+KINDS: dict[str, tuple[frozenset[str], str]] = {
+    "person": (
+        frozenset({"PERSON"}),
+        "person official leader minister president diplomat envoy author writer analyst "
+        "spokesman executive chairman ambassador general commander",
+    ),
+    "organisation": (
+        frozenset({"ORG", "NORP"}),
+        "organization company group institution agency bloc alliance party newspaper outlet "
+        "operator firm union coalition",
+    ),
+    "place": (
+        frozenset({"GPE", "LOC", "FAC"}),
+        "country city village town settlement region territory district place location "
+        "province exclave sea ocean river",
+    ),
+    "time": (TIMES, "date day month year time period decade week"),
+    "number": (NUMBERS, "number amount count percentage share figure total quantity"),
+    "money": (frozenset({"MONEY"}), "cost price money value budget fee payment"),
+    "event": (frozenset({"EVENT", "DATE"}), "event summit meeting conference war election"),
+    "document": (
+        frozenset({"LAW", "WORK_OF_ART", "PRODUCT", "EVENT"}),
+        "document agreement treaty declaration law book statement report title",
+    ),
+}
+# Units a count or amount is stated in, by their written forms: "how many km" is answered by
+# "a 12-kilometer section", "what percent" by "40%".
+_UNITS = {
+    "km": "km",
+    "kilometer": "km",
+    "kilometre": "km",
+    "kms": "km",
+    "mile": "mile",
+    "mi": "mile",
+    "meter": "m",
+    "metre": "m",
+    "percent": "%",
+    "percentage": "%",
+    "pct": "%",
+    "%": "%",
+    "dollar": "$",
+    "usd": "$",
+    "$": "$",
+    "euro": "€",
+    "eur": "€",
+    "€": "€",
+    "hour": "hour",
+    "hr": "hour",
+    "day": "day",
+    "week": "week",
+    "month": "month",
+    "year": "year",
+    "yr": "year",
+}
 
 
-def counted_noun(question: str) -> str | None:
-    """The head noun of "how many X ..." (stemmed), if the question counts something.
+def unit_of(word: str) -> str | None:
+    """The canonical unit a word names ("kilometres" -> "km"), if it names one."""
+    w = word.lower()
+    return _UNITS.get(w) or _UNITS.get(stem(w)) or _UNITS.get(w.rstrip("s"))
 
-    English noun phrases end in their head ("Armenian prisoners"); the phrase ends at a
-    function word or a past-tense verb ("people fled", "soldiers killed").
-    """
-    match = _COUNT_RE.search(question)
-    if not match:
-        return None
-    words: list[str] = []
-    for word in re.split(r"[\s-]+", match.group(1).lower()):
-        if word in _COUNT_STOP or (words and word.endswith("ed")):
-            break
-        words.append(word)
-    return stem(words[-1]) if words else None
+
+def same_noun(word: str, noun: str) -> bool:
+    """Whether ``word`` is the (stemmed) ``noun``, or the same unit written another way."""
+    if stem(word.lower()) == noun:
+        return True
+    unit = unit_of(word)
+    return unit is not None and unit == unit_of(noun)
+
+
+HeadTyper = Callable[[str], str | None]  # head noun -> kind name (or None: no kind is close)
+Tagger = Callable[[str], list[tuple[str, str]]]  # text -> (word, Penn part-of-speech tag)
 
 
 @dataclass(frozen=True)
@@ -149,6 +183,10 @@ class Expectation:
     pattern: re.Pattern[str] | None = None  # fallback for entities spaCy missed
     counted: str | None = None  # "how many <prisoners>": the count must stand next to it
     precise: re.Pattern[str] | None = None  # what the answering value must look like
+    form: Form = Form.OTHER
+    wh: str | None = None  # the question word ("who", "how many", "which", ...)
+    head: str | None = None  # "which <clergyman>": the noun naming what is asked for
+    kind: str | None = None  # the head noun's kind (a key of KINDS)
 
     @property
     def wants_date(self) -> bool:
@@ -161,25 +199,170 @@ class Expectation:
         return self.pattern is NUMBER_RE
 
 
-def expectation(question: str) -> Expectation:
-    """What kind of value answers ``question`` (empty labels: any sentence may)."""
-    expected: frozenset[str] = frozenset()
-    expected_re = None
-    for pattern, labels, regex in _EXPECTATIONS:
-        if pattern.search(question):
-            expected, expected_re = labels, regex
+def words_of(text: str) -> list[str]:
+    """Lower-case words, contractions split ("who's" -> "who", "is")."""
+    out: list[str] = []
+    for w in _WORD.findall(text.lower().replace("’", "'")):
+        if w.endswith("'s") and w[:-2] in _WH:
+            out += [w[:-2], "is"]
+        elif w.endswith("n't"):
+            out += [w[:-3] or w, "not"]
+        else:
+            out.append(w)
+    return out
+
+
+def _body(text: str) -> str:
+    text = text.strip()
+    for _ in range(3):  # "ok so tell me ..."
+        words = text.split(maxsplit=1)
+        if words and words[0].lower().strip(",.!") in _LEAD:
+            text = words[1] if len(words) > 1 else ""
+            continue
+        new = _ASK.sub("", text)
+        if new == text:
             break
-    counted = counted_noun(question)
-    unit = _UNIT_RE.search(question)
-    if unit and not counted:
-        expected, expected_re = expected or _NUMBERS, expected_re or NUMBER_RE
-        counted = stem(unit.group(1).lower())
-    precise = next((p for cue, p in _PRECISION if cue.search(question)), None)
-    if expected_re is NUMBER_RE and not counted and _MONEY_CUE.search(question):
-        expected, precise = frozenset({"MONEY"}), _MONEY_RE
-    if expected is _WHO and _WHO_ROLE_RE.search(question):
-        expected = frozenset({"PERSON"})
-    return Expectation(expected, expected_re, counted, precise)
+        text = new
+    return text
+
+
+def counted_noun(words: list[str]) -> str | None:
+    """The head noun of "how many X ..." (stemmed): the noun phrase ends at a function word or
+    a past-tense verb ("people fled", "soldiers killed"); English noun phrases end in their head."""
+    for i in range(len(words) - 1):
+        if words[i] == "how" and words[i + 1] == "many":
+            phrase: list[str] = []
+            for word in words[i + 2 : i + 6]:
+                if word in _COUNT_STOP or (phrase and word.endswith("ed")):
+                    break
+                phrase.append(word)
+            return stem(phrase[-1]) if phrase else None
+    return None
+
+
+def _head_after(words: list[str], start: int, tags: Tagger) -> str:
+    """The head noun of the noun phrase that starts at ``words[start]`` ("which azeri news site
+    ..." -> "site"), from part-of-speech tags; "" when no noun follows."""
+    rest = " ".join(words[start : start + 8])
+    head = ""
+    seen_noun = False
+    for word, tag in tags(rest):
+        if tag.startswith("NN"):
+            head, seen_noun = word, True
+        elif tag in ("JJ", "JJR", "JJS", "CD", "DT", "PRP$", "HYPH", "VBN") and not seen_noun:
+            continue
+        else:
+            break
+    return head.lower()
+
+
+def expectation(
+    text: str,
+    typer: HeadTyper | None = None,
+    tags: Tagger | None = None,
+) -> Expectation:
+    """What kind of value answers ``text`` (empty labels: any sentence may)."""
+    body = _body(text)
+    words = words_of(body)
+    if not words:
+        return Expectation()
+    if _TRUE.match(body) or words[0] in _AUX:
+        return Expectation(form=Form.YES_NO, wh="yes/no")
+    wh_at = next((i for i, w in enumerate(words) if w in _WH), None)
+    if wh_at is None:
+        return Expectation()
+    wh, nxt = words[wh_at], words[wh_at + 1] if wh_at + 1 < len(words) else ""
+    if wh in ("who", "whom", "whose"):
+        if asks_about_author(body):  # "who wrote ...": a byline names a person
+            return Expectation(frozenset({"PERSON"}), form=Form.VALUE, wh=wh)
+        role = _role_after_copula(words, wh_at, tags)
+        if role and typer is not None and typer(role) == "person":
+            return Expectation(frozenset({"PERSON"}), form=Form.VALUE, wh=wh, head=role)
+        return Expectation(AGENTS, form=Form.VALUE, wh=wh)
+    if wh == "when":
+        return Expectation(TIMES, DATE_RE, form=Form.VALUE, wh=wh)
+    if wh == "where":
+        return Expectation(PLACES, form=Form.VALUE, wh=wh)
+    if wh == "why":
+        return Expectation(form=Form.REASON, wh=wh, pattern=REASON_RE)
+    if wh == "how":
+        return _how(words, wh_at, nxt, body)
+    # which / what
+    if nxt in _AUX or nxt in _COPULA:
+        after = words[wh_at + 2 : wh_at + 4]
+        if nxt in ("does", "do", "did") and any(w in _VIEW_VERBS for w in words[wh_at + 2 :]):
+            return Expectation(form=Form.DESCRIBE, wh=wh)
+        if nxt in _COPULA and after[:1] in (["the"], ["its"], ["their"]):
+            start = wh_at + 3
+        else:
+            return Expectation(form=Form.DESCRIBE, wh=wh)
+    else:
+        start = wh_at + 1
+        if words[start : start + 2] in (["kind", "of"], ["type", "of"], ["sort", "of"]):
+            start += 2
+    head = _head_after(words, start, tags) if tags is not None else ""
+    if not head:
+        return Expectation(form=Form.DESCRIBE, wh=wh)
+    return _typed(head, typer, wh, body)
+
+
+def _role_after_copula(words: list[str], at: int, tags: Tagger | None) -> str:
+    """ "who is the <chief executive> of X": the role noun, if the question names one."""
+    if tags is None or at + 2 >= len(words) or words[at + 1] not in _COPULA:
+        return ""
+    if words[at + 2] not in ("the", "its", "their") and not words[at + 2].endswith("'s"):
+        return ""
+    return _head_after(words, at + 3, tags)
+
+
+def _how(words: list[str], at: int, nxt: str, body: str) -> Expectation:
+    if nxt == "many":
+        return Expectation(NUMBERS, NUMBER_RE, counted_noun(words), form=Form.VALUE, wh="how many")
+    if nxt == "much":
+        if _MONEY_CUE.search(body):
+            return Expectation(
+                frozenset({"MONEY"}), NUMBER_RE, precise=MONEY_RE, form=Form.VALUE, wh="how much"
+            )
+        return Expectation(NUMBERS, NUMBER_RE, form=Form.VALUE, wh="how much")
+    if nxt in ("long", "old", "soon", "often"):
+        return Expectation(NUMBERS | TIMES, NUMBER_RE, form=Form.VALUE, wh=f"how {nxt}")
+    if nxt in ("far", "big", "large", "wide", "high", "deep", "fast", "quick", "quickly"):
+        return Expectation(NUMBERS | TIMES, NUMBER_RE, form=Form.VALUE, wh=f"how {nxt}")
+    del at
+    return Expectation(form=Form.DESCRIBE, wh="how")
+
+
+def _typed(head: str, typer: HeadTyper | None, wh: str, body: str) -> Expectation:
+    """ "which <head>": the labels of the head noun's kind, with the precision it implies."""
+    if head in ("date", "dates", "day", "days"):
+        return Expectation(TIMES, DATE_RE, precise=DAY_RE, form=Form.VALUE, wh=wh, head=head)
+    if head == "month":
+        return Expectation(TIMES, DATE_RE, precise=MONTH_RE, form=Form.VALUE, wh=wh, head=head)
+    if head == "year":
+        return Expectation(TIMES, DATE_RE, form=Form.VALUE, wh=wh, head=head)
+    if head in ("name", "names"):
+        return Expectation(NAMED, form=Form.VALUE, wh=wh, head=head, kind="name")
+    if unit_of(head) is not None:  # "what percent of ...": a number in that unit
+        return Expectation(NUMBERS, NUMBER_RE, stem(head), form=Form.VALUE, wh=wh, head=head)
+    kind = typer(head) if typer is not None else None
+    if kind is None:
+        return Expectation(form=Form.VALUE, wh=wh, head=head)
+    labels = KINDS[kind][0]
+    if kind == "number" and _MONEY_CUE.search(body):
+        return Expectation(
+            frozenset({"MONEY"}),
+            NUMBER_RE,
+            precise=MONEY_RE,
+            form=Form.VALUE,
+            wh=wh,
+            head=head,
+            kind="money",
+        )
+    pattern = NUMBER_RE if kind in ("number", "money") else DATE_RE if kind == "time" else None
+    precise = MONEY_RE if kind == "money" else None
+    return Expectation(
+        labels, pattern, precise=precise, form=Form.VALUE, wh=wh, head=head, kind=kind
+    )
 
 
 def asks_about_author(question: str) -> bool:

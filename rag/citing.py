@@ -28,6 +28,30 @@ def attribution(meta: DocMeta, section: str, heading: str | None, dated: bool = 
     return f"As of {when}, {text}" if dated else text[0].upper() + text[1:]
 
 
+def short_date(meta: DocMeta) -> str:
+    """'Jun 2026', or 'c. Dec 2024' for an estimated date."""
+    full = format_date(meta)
+    parts = [p[:3] if p.isalpha() and len(p) > 3 else p for p in full.split()]
+    if meta.date and not meta.date_estimated and len(parts) == 3:
+        parts = parts[1:]  # the day is in the quote when it matters
+    return " ".join(parts)
+
+
+def short_attribution(meta: DocMeta, section: str, heading: str | None) -> str:
+    """Who says it and when, briefly: "EVN Report, c. Dec 2024"; opinion names its author."""
+    when = short_date(meta)
+    who = meta.publisher if meta.publisher != "unknown" else meta.title
+    if section == "bio":
+        return f"author note, {who}, {when}"
+    if section == "byline":
+        return f"byline, {who}, {when}"
+    if section == "related" and heading:
+        return f"{who}'s summary of “{heading}”, {when}"
+    if meta.kind in ("opinion", "commentary") and meta.authors:
+        return f"opinion, {', '.join(meta.authors)}, {who}, {when}"
+    return f"{who}, {when}"
+
+
 def cite(n: int, doc: Document, section: str, start: int, end: int) -> Citation:
     """Citation ``[n]``: the verbatim span ``doc.text[start:end]`` with its source's metadata."""
     meta = doc.meta

@@ -21,6 +21,7 @@ from rag.errors import Conflict, InvalidInput, NotFound
 from rag.idf import SentenceIdf
 from rag.index_data import IndexData
 from rag.indexer import Progress, build_index, index_params
+from rag.lexicon import Lexicon
 from rag.retrieve import Retriever
 from rag.schemas import DocumentChange, DocumentDetail, DocumentInfo
 from rag.store import IndexStore
@@ -34,6 +35,7 @@ class Loaded:
     data: IndexData
     retriever: Retriever
     idf: SentenceIdf
+    lexicon: Lexicon
 
 
 class Collection:
@@ -82,7 +84,8 @@ class Collection:
         # Build the new searchers fully, then swap one reference: queries in flight keep the
         # object they started with.
         retriever = Retriever(data, self.settings.retrieval, self.vector_store.searcher(data))
-        self._loaded = Loaded(data, retriever, SentenceIdf(data))
+        lexicon = Lexicon([d.text for d in data.documents.values()])
+        self._loaded = Loaded(data, retriever, SentenceIdf(data), lexicon)
 
     @property
     def loaded(self) -> Loaded:

@@ -128,6 +128,47 @@ class AnswerSettings(_Group):
         "(0.14-0.22) on eval/questions/seeds.jsonl.",
     )
     min_sentence_words: int = Field(6, ge=1)
+    sentence_pool: int = Field(
+        0,
+        ge=0,
+        description="Sentences most similar to the question, across the collection, that join "
+        "the candidates besides those of the top passages (20 measured no better than 0 on the "
+        "tune splits: the top passages already hold them).",
+    )
+    max_quotes: int = Field(2, ge=1, le=10, description="Quotes shown under the short answer.")
+    focus_weight: float = Field(
+        0.0,
+        ge=0.0,
+        description="Support lost per unit share of the question's names and numbers missing "
+        "around the answering span.",
+    )
+    value_focus_weight: float = Field(
+        0.0,
+        ge=0.0,
+        description="Support lost in proportion to the share of the question's words missing "
+        "around the asked-for value.",
+    )
+    value_lead: bool = Field(
+        True,
+        description="Let the best-placed asked-for value choose the lead quote (else the short "
+        "answer must come from the best-scoring span).",
+    )
+    value_candidates: int = Field(
+        8, ge=1, description="Best candidate spans searched for the asked-for value."
+    )
+    value_context: float = Field(
+        0.15, ge=0.0, description="Weight of the question's words standing around a value."
+    )
+    value_rarity: float = Field(
+        0.1, ge=0.0, description="Weight of a value's rarity in the collection (idf share)."
+    )
+    second_quote: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="With a short answer, a second quote is shown only if it scores at least "
+        "this share of the first.",
+    )
     temporal: bool = Field(
         True,
         description="Time-aware answers: 'as of 2024' limits sources to that period, 'latest' "

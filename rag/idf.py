@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from rag.chunking import Sentence
 from rag.documents import meta_text
 from rag.index_data import IndexData
 from rag.text import terms
@@ -24,6 +25,9 @@ class SentenceIdf:
             # A sentence also "mentions" its source's title, outlet and authors.
             self.sentence_terms[sent.sent_id] = bag | meta[sent.doc_id]
         self.by_id = {s.sent_id: s for s in data.sentences}
+        self._texts = {
+            s.sent_id: data.documents[s.doc_id].text[s.start : s.end] for s in data.sentences
+        }
         self.row_of = {s.sent_id: i for i, s in enumerate(data.sentences)}
         # 1.0 for the newest source, 0.0 for the oldest (undated sources count as oldest).
         dates = sorted({d.meta.date or "" for d in data.documents.values()})
@@ -40,3 +44,7 @@ class SentenceIdf:
     def weight(self, term: str) -> float:
         """idf of a term; unseen terms weigh the most."""
         return self.idf.get(term, self.default_idf)
+
+    def text_of(self, sentence: Sentence) -> str:
+        """The sentence's text."""
+        return self._texts[sentence.sent_id]

@@ -23,8 +23,10 @@ from rag.embedding import CachedEmbedder, Embedder, Vectors
 from rag.errors import InvalidInput
 from rag.events import AskEvent, Done, Retrieved
 from rag.generate import Evidence, Generation, Written
+from rag.head_typer import EmbeddingHeadTyper
 from rag.index_data import IndexData
 from rag.indexer import Progress
+from rag.nlp import pos_tags
 from rag.query_encoder import QueryEncoder
 from rag.question import Question, analyse
 from rag.retrieve import Hit, Mask
@@ -55,6 +57,7 @@ class Pipeline:
         self.settings = settings
         self.collection = Collection(settings, embedder, splitter)
         self._encoder: QueryEncoder | None = None
+        self._typer: EmbeddingHeadTyper | None = None
         self.analyze: conversation.Analyzer = conversation.spacy_phrases
         # Writes the answer: extractive by default, or a model whose sentences are verified.
         self.generator: generate.Generator = generate.make_generator(settings.generator)
@@ -91,6 +94,8 @@ class Pipeline:
         _ = self.loaded
         self.embed_query("warm-up")
         self.analyze("Has it been signed?")  # loads spaCy, so the first follow-up is not slow
+        self.head_typer("official")  # embeds the answer kinds' nouns
+        pos_tags("which official")
 
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IndexData:
         """Replace the collection with the documents under ``paths``; unchanged ones are reused."""
@@ -111,6 +116,13 @@ class Pipeline:
     def documents(self) -> list[DocumentInfo]:
         """The collection with metadata and chunk counts."""
         return self.collection.documents()
+
+    @property
+    def head_typer(self) -> EmbeddingHeadTyper:
+        """Types "which <noun>" questions' nouns with the embedder."""
+        if self._typer is None:
+            self._typer = EmbeddingHeadTyper(self.embedder.inner.embed)
+        return self._typer
 
     # -- queries -----------------------------------------------------------------------------
     def embed_query(self, text: str) -> Vectors:
@@ -173,9 +185,17 @@ class Pipeline:
         rewritten = conversation.rewrite(asked, history, self.analyze) if history else None
         if history:
             timings["rewrite"] = round((time.perf_counter() - start) * 1000, 3)
+        t_analyse = time.perf_counter()
+        repaired = loaded.lexicon.repair(rewritten or asked)
         question = analyse(
-            rewritten or asked, asked, loaded.data.newest_date, self.settings.answer.temporal
+            repaired.text,
+            asked,
+            loaded.data.newest_date,
+            self.settings.answer.temporal,
+            typer=self.head_typer,
+            tags=pos_tags,
         )
+        timings["analyse"] = round((time.perf_counter() - t_analyse) * 1000, 3)
         if question.period is not None and (filters is None or filters.date_to is None):
             # "As of 2024, ..." asks what the sources said by then: later ones are out of scope.
             base = filters or Filters()
@@ -185,7 +205,10 @@ class Pipeline:
         passages = _passages(loaded.data, hits[: top_k or self.settings.retrieval.top_k])
         yield Retrieved(passages, rewritten)
         t0 = time.perf_counter()
-        answer = extract(question, qvec, hits, loaded.data, loaded.idf, self.settings.answer)
+        allowed = _allowed_docs(loaded.data, filters)
+        answer = extract(
+            question, qvec, hits, loaded.data, loaded.idf, self.settings.answer, allowed
+        )
         timings["answer"] = round((time.perf_counter() - t0) * 1000, 3)
         timings["total"] = round((time.perf_counter() - start) * 1000, 3)
         shown = () if answer.abstained else tuple((p.doc_id, p.chunk_id) for p in passages)
@@ -283,15 +306,22 @@ def _passages(data: IndexData, hits: list[Hit]) -> list[Passage]:
     return out
 
 
+def _allowed_docs(data: IndexData, filters: Filters | None) -> frozenset[str] | None:
+    """Documents that pass the filters; None when nothing is filtered."""
+    if filters is None or not filters.active():
+        return None
+    return frozenset(
+        doc_id
+        for doc_id, doc in data.documents.items()
+        if temporal.matches(doc.meta, doc_id, filters)
+    )
+
+
 def _mask(data: IndexData, filters: Filters | None) -> Mask | None:
     """Chunk rows whose documents pass the filters; None when nothing is filtered."""
     if filters is None or not filters.active():
         return None
-    passing = {
-        doc_id
-        for doc_id, doc in data.documents.items()
-        if temporal.matches(doc.meta, doc_id, filters)
-    }
+    passing = _allowed_docs(data, filters) or frozenset()
     return np.fromiter(
         (c.doc_id in passing for c in data.chunks), dtype=bool, count=len(data.chunks)
     )

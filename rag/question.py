@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from rag import temporal
 from rag.answer_types import (
     Expectation,
+    Form,
+    HeadTyper,
+    Tagger,
     asks_about_author,
     expectation,
     recency_cue,
@@ -44,16 +47,27 @@ class Question:
         return self.text if self.text != self.asked else None
 
     @property
+    def form(self) -> Form:
+        """The question's shape: a value, a reason, yes/no, a description."""
+        return self.expects.form
+
+    @property
     def expected(self) -> frozenset[str]:
         """Entity labels that would answer it (empty: any sentence may)."""
         return self.expects.labels
 
 
 def analyse(
-    text: str, asked: str | None = None, newest: str | None = None, temporal_cues: bool = True
+    text: str,
+    asked: str | None = None,
+    newest: str | None = None,
+    temporal_cues: bool = True,
+    typer: HeadTyper | None = None,
+    tags: Tagger | None = None,
 ) -> Question:
-    """Analyse ``text`` once. ``newest`` is the newest source's ISO date (for "after newest");
-    ``temporal_cues=False`` ignores "as of"/"latest" wording."""
+    """Analyse ``text`` (spelling and casing already repaired) once. ``newest`` is the newest
+    source's ISO date (for "after newest"); ``temporal_cues=False`` ignores "as of"/"latest"
+    wording; ``typer`` and ``tags`` read the kind of a "which <noun>" question's noun."""
     # Capitalised words after the first word, and numbers: the specifics a supporting
     # sentence should mention.
     words = _WORD_RE.findall(text)
@@ -69,7 +83,7 @@ def analyse(
         terms=tuple(dict.fromkeys(content)),
         key_terms=key_terms,
         norm=normalise(text),
-        expects=expectation(text),
+        expects=expectation(text, typer, tags),
         recency=recency,
         about_author=asks_about_author(text),
         period=period,

@@ -9,9 +9,10 @@ rank of the passage it came from. The best sentence's score is the abstention si
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answer_types import NUMBER_RE
+from rag.answer_types import NUMBER_RE, same_noun
 from rag.chunking import Sentence
 from rag.config import AnswerSettings
 from rag.dates import DATE_RE
@@ -20,7 +21,7 @@ from rag.idf import SentenceIdf
 from rag.index_data import IndexData
 from rag.question import Question
 from rag.retrieve import Hit
-from rag.text import normalise, stem, terms
+from rag.text import normalise, terms
 
 
 def count_near_noun(text: str, question: Question, window: int = 5) -> bool:
@@ -29,8 +30,9 @@ def count_near_noun(text: str, question: Question, window: int = 5) -> bool:
     "How many prisoners were released?" is not answered by a sentence about prisoners that
     only happens to hold some other number.
     """
-    tokens = re.findall(r"[$€£]?\d[\d,.]*|[^\W\d_]+", text)
-    nouns = [i for i, tok in enumerate(tokens) if stem(tok.lower()) == question.expects.counted]
+    counted = question.expects.counted or ""
+    tokens = re.findall(r"[$€£]?\d[\d,.]*|[^\W\d_]+|%", text)
+    nouns = [i for i, tok in enumerate(tokens) if same_noun(tok, counted)]
     numbers = [
         i
         for i, tok in enumerate(tokens)
@@ -59,7 +61,8 @@ def holds_answer_type(sentence: Sentence, text: str, question: Question) -> bool
     "When was the 2023 exchange?" is not answered by a sentence whose only date is 2023.
     """
     if not question.expected:
-        return True
+        pattern = question.expects.pattern  # "why": a stated cause
+        return pattern is None or pattern.search(text) is not None
     if question.expects.counted:
         return count_near_noun(text, question)
     for label, ent in sentence.entities:
@@ -76,6 +79,19 @@ def holds_answer_type(sentence: Sentence, text: str, question: Question) -> bool
     return any(not _in_question(m.group(0), question) for m in pattern.finditer(text))
 
 
+def has_term(term: str, bag: frozenset[str]) -> bool:
+    """``term`` or another form of it is in ``bag`` ("azerbaijan" ~ "azerbaijani")."""
+    return term in bag or (len(term) >= 5 and any(matches(term, other) for other in bag))
+
+
+def matches(a: str, b: str) -> bool:
+    """Two words that share all but their last few letters (demonyms, inflections)."""
+    if abs(len(a) - len(b)) > 3 or min(len(a), len(b)) < 5:
+        return False
+    k = max(5, min(len(a), len(b)) - 2)
+    return a[:k] == b[:k]
+
+
 def _in_question(fragment: str, question: Question) -> bool:
     norm = normalise(fragment)
     return bool(re.search(rf"(?<![\w.]){re.escape(norm)}(?!\w)", question.norm))
@@ -88,12 +104,16 @@ def score_sentences(
     data: IndexData,
     idf: SentenceIdf,
     settings: AnswerSettings,
+    extra: Sequence[int] = (),
 ) -> list[Scored]:
-    """Support scores of the sentences in the top passages, best first."""
+    """Support scores of the sentences in the top passages (and the ``extra`` sentence ids,
+    found by sentence similarity alone), best first."""
     rank_of: dict[int, int] = {}
     for rank, hit in enumerate(hits[: settings.passages_considered]):
         for sid in hit.chunk.sentence_ids:
             rank_of.setdefault(sid, rank)
+    for sid in extra:
+        rank_of.setdefault(sid, settings.passages_considered)
     if not rank_of:
         return []
     ids = list(rank_of)
@@ -128,9 +148,12 @@ def score_sentences(
         score = 0.6 * float(cos) + 0.4 * lexical
         if question.expected:
             score += 0.05 if type_ok else -0.15
+        elif question.expects.pattern is not None:
+            score += 0.03 if type_ok else -0.03  # "why": a sentence that gives a cause
         if key_weight:
             # Reward sentences that carry the question's names and numbers.
-            score += 0.1 * sum(idf.weight(t) for t in question.key_terms if t in bag) / key_weight
+            found = sum(idf.weight(t) for t in question.key_terms if has_term(t, bag))
+            score += 0.1 * found / key_weight
         if sent.section in ("bio", "byline") and not question.about_author:
             score -= settings.bio_penalty  # author notes answer questions about the author only
         if question.recency:

@@ -4,8 +4,10 @@ The service answers as one "model" (``peace-rag``), so the official ``openai`` c
 front-ends can use it. The last user message is the question, earlier user/assistant messages
 the history (system messages are ignored: the rules of answering are the service's). Citations
 appear in the content as [n] with a sources list at the end, and in full in the extra fields
-``citations`` and ``rag`` (the rest of the /ask body) of the response, or of the final chunk
-when streaming. Sampling parameters (temperature, max_tokens, ...) are accepted and ignored.
+``citations``, ``short_answer`` and ``short_answer_citation`` (the exact answer and the id of
+the citation it is copied from; null when there is none) and ``rag`` (the rest of the /ask
+body) of the response, or of the final chunk when streaming. Sampling parameters
+(temperature, max_tokens, ...) are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -164,8 +166,12 @@ def sources_list(citations: list[Citation]) -> str:
 
 
 def _details(response: AskResponse) -> dict[str, Any]:
+    """The extension fields of a completion (or of the final chunk of its stream)."""
     return {
         "citations": [c.model_dump(mode="json") for c in response.citations],
+        # Next to the citations they point into; `rag` keeps them too (it is the whole body).
+        "short_answer": response.short_answer,
+        "short_answer_citation": response.short_answer_citation,
         "rag": response.model_dump(mode="json", exclude={"answer", "citations"}),
     }
 

@@ -102,6 +102,36 @@ def test_the_wire_format_is_server_sent_events(base_url: str) -> None:
         assert chunk["object"] == "chat.completion.chunk" and chunk["model"] == "peace-rag"
 
 
+def test_the_short_answer_is_an_extension_field(base_url: str) -> None:
+    url = f"{base_url}/v1/chat/completions"
+    ask = httpx.post(f"{base_url}/ask", json={"question": CABLES}).json()
+    whole = httpx.post(url, json={"model": "peace-rag", "messages": _ask(CABLES)}).json()
+    short, cited = whole["short_answer"], whole["short_answer_citation"]
+    assert short is not None and "312" in short
+    assert (short, cited) == (ask["short_answer"], ask["short_answer_citation"])
+    quotes = {c["id"]: c["quote"] for c in whole["citations"]}
+    assert short in quotes[cited]  # copied from the citation it names
+    assert whole["choices"][0]["message"]["content"].startswith(short)  # and leads the content
+    assert (whole["rag"]["short_answer"], whole["rag"]["short_answer_citation"]) == (short, cited)
+
+    body = {"model": "peace-rag", "messages": _ask(CABLES), "stream": True}
+    with httpx.stream("POST", url, json=body) as response:
+        chunks = [
+            json.loads(line.removeprefix("data: "))
+            for line in response.iter_lines()
+            if line.startswith("data: {")
+        ]
+    final = [c for c in chunks if c["choices"] and c["choices"][0]["finish_reason"] == "stop"]
+    assert len(final) == 1
+    assert (final[0]["short_answer"], final[0]["short_answer_citation"]) == (short, cited)
+    assert all("short_answer" not in c for c in chunks if c is not final[0])
+
+    off_topic = _ask("What is a good banana bread recipe?")
+    none = httpx.post(url, json={"model": "peace-rag", "messages": off_topic}).json()
+    assert none["rag"]["abstained"]
+    assert none["short_answer"] is None and none["short_answer_citation"] is None
+
+
 def test_history_makes_a_follow_up_standalone(client: openai.OpenAI) -> None:
     opener = "When did the Harbor Bridge reopen?"
     first = client.chat.completions.create(model="peace-rag", messages=_ask(opener))

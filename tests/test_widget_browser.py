@@ -227,6 +227,66 @@ def test_answer_streams_in_and_a_citation_shows_the_verbatim_quote(
     expect(quote).to_be_visible()
 
 
+def _ask_json(service: Service, question: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        service.url + "/ask",
+        data=json.dumps({"question": question}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:  # loopback: allowed
+        body: dict[str, Any] = json.load(response)
+    return body
+
+
+def test_the_short_answer_heads_the_answer_and_cites_its_quote(page: Any, service: Service) -> None:
+    expect = _expect()
+    direct = _ask_json(service, SIGNING)  # what /ask says, from the same server
+    short, cited = direct["short_answer"], direct["short_answer_citation"]
+    assert short and "June 22, 2026" in short and cited is not None, direct
+    quote_of = {c["id"]: c["quote"] for c in direct["citations"]}
+    page.goto(service.url + "/")
+    _ask(page, SIGNING)
+    answer = page.get_by_test_id("chat-answer").last
+    expect(answer.get_by_test_id("chat-feedback-up")).to_be_visible()  # `done` has arrived
+    headline = answer.get_by_test_id("chat-short-answer")
+    expect(headline).to_be_visible()
+    expect(headline.get_by_test_id("chat-short-answer-text")).to_have_text(short)
+    # Read in order by a screen reader: its label, the answer, the marker of its source.
+    expect(headline).to_have_text(
+        re.compile(rf"^Short answer:\s*{re.escape(short)}\s*\[{cited}\]$")
+    )
+    cite = headline.get_by_test_id("chat-short-answer-citation")
+    expect(cite).to_have_attribute("aria-label", re.compile(f"^Source {cited}: "))
+
+    # Above the quotes, and not repeated as the first line of the text below it.
+    lines = answer.locator(".text p")
+    expect(lines.first).to_be_visible()
+    assert short + "." not in lines.all_inner_texts()
+    assert lines.first.inner_text().startswith("“"), lines.all_inner_texts()
+    top = headline.bounding_box()
+    first_quote = answer.get_by_test_id("chat-citation").first.bounding_box()
+    assert top["y"] + top["height"] <= lines.first.bounding_box()["y"], (top, first_quote)
+    assert top["y"] + top["height"] <= first_quote["y"]
+    _shot(page.locator("peace-chat"), "widget-short-answer.png")
+
+    # Its marker opens the quote the short answer is copied from, like the other markers.
+    cite.click()
+    quote = page.get_by_test_id("chat-quote")
+    expect(quote).to_be_visible()
+    expect(cite).to_have_attribute("aria-expanded", "true")
+    expect(quote.locator("blockquote")).to_have_text(quote_of[cited])
+    assert short in quote.locator("blockquote").inner_text() or short in {"Yes", "No"}
+    page.keyboard.press("Escape")
+    expect(quote).to_be_hidden()
+    expect(cite).to_be_focused()
+
+    # Kept across a reload (the widget stores it with the conversation).
+    page.reload()
+    expect(
+        page.get_by_test_id("chat-answer").last.get_by_test_id("chat-short-answer-text")
+    ).to_have_text(short)
+
+
 def test_follow_up_uses_the_history_kept_across_a_reload(page: Any, service: Service) -> None:
     expect = _expect()
     page.goto(service.url + "/")
@@ -263,6 +323,7 @@ def test_an_off_topic_question_is_shown_as_an_abstention(page: Any, service: Ser
     expect(answer).to_have_class(re.compile(r"\babstained\b"))
     expect(answer).to_contain_text("The documents don't say")
     expect(answer.get_by_test_id("chat-citation")).to_have_count(0)
+    expect(answer.get_by_test_id("chat-short-answer")).to_have_count(0)
     assert answer.locator(".related li").count() >= 1  # the closest passages are listed
     _shot(page.locator("peace-chat"), "abstention.png")
 

@@ -81,6 +81,14 @@
       background: var(--pc-accent-soft); color: #1e3a8a; vertical-align: 1px; }
     .cite:hover { background: #dbeafe; }
     .cite[aria-expanded="true"] { background: var(--pc-accent); border-color: var(--pc-accent); color: #fff; }
+    /* The short exact answer, above the quotes. After the ".answer p" rules, which it overrides. */
+    .answer p.short { margin: 0 0 10px; padding: 8px 10px; border-radius: 8px; border: 1px solid #bfdbfe;
+      background: var(--pc-accent-soft); }
+    .short .short-label { display: block; font-size: 11px; font-weight: 700; text-transform: uppercase;
+      letter-spacing: .04em; color: var(--pc-muted); }
+    .short .short-text { font-size: 18px; font-weight: 700; line-height: 1.35; color: #111827; margin-right: 4px; }
+    .sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
+      clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
     .abstained { background: #fffbeb; border: 1px dashed #d97706; }
     .badge { display: inline-block; margin-bottom: 6px; padding: 1px 8px; border-radius: 999px;
       font-size: 12px; font-weight: 700; letter-spacing: .02em; background: #fde68a; color: #78350f; }
@@ -138,6 +146,16 @@
     if (parts[1]) opts.month = "long";
     if (parts[2] && !estimated) opts.day = "numeric";
     return new Intl.DateTimeFormat("en-GB", opts).format(date);
+  }
+
+  // The answer text leads with the short answer ("June 22, 2026."): shown as the headline, the
+  // line is dropped from the text below it. Any other first line is kept.
+  function withoutShortLine(text, short) {
+    const cut = text.indexOf("\n");
+    const first = (cut < 0 ? text : text.slice(0, cut)).replace(/(\s*\[\d+\])+\s*$/, "").trim();
+    const bare = (s) => s.trim().replace(/\.$/, "");
+    if (!short || bare(first) !== bare(short)) return text;
+    return cut < 0 ? "" : text.slice(cut + 1);
   }
 
   // Server-Sent Events from a fetch() body: yields {event, data} per message.
@@ -389,8 +407,14 @@
       if (body.abstained) {
         node.append(el("span", { class: "badge", "data-testid": "chat-abstained", text: "Not in the documents" }));
       }
+      const citations = body.citations || [];
+      let answer = body.answer;
+      if (!body.abstained && body.short_answer) {
+        node.append(this.renderShortAnswer(body.short_answer, body.short_answer_citation, citations));
+        answer = withoutShortLine(answer, body.short_answer);
+      }
       const text = el("div", { class: "text" });
-      this.renderText(text, body.answer, body.citations || []);
+      this.renderText(text, answer, citations);
       node.append(text);
       if (body.abstained && body.related && body.related.length) {
         const list = el("ul");
@@ -424,16 +448,30 @@
             p.append(`[${part}]`);
             return;
           }
-          const button = el("button", {
-            type: "button", class: "cite", "data-testid": "chat-citation", "aria-expanded": "false",
-            "aria-controls": this.quote.id, text: `[${c.id}]`,
-            "aria-label": `Source ${c.id}: ${c.publisher}, ${formatDate(c.date, c.date_estimated)}. Show quote`,
-          });
-          button.addEventListener("click", () => this.toggleQuote(button, c));
-          p.append(button);
+          p.append(this.citeButton(c, "chat-citation"));
         });
         container.append(p);
       }
+    }
+
+    citeButton(c, testid) {
+      const button = el("button", {
+        type: "button", class: "cite", "data-testid": testid, "aria-expanded": "false",
+        "aria-controls": this.quote.id, text: `[${c.id}]`,
+        "aria-label": `Source ${c.id}: ${c.publisher}, ${formatDate(c.date, c.date_estimated)}. Show quote`,
+      });
+      button.addEventListener("click", () => this.toggleQuote(button, c));
+      return button;
+    }
+
+    // The exact answer as a headline, with a marker that opens the quote it is copied from.
+    // A paragraph (not an aria-label) so screen readers read its visible label and text.
+    renderShortAnswer(short, citationId, citations) {
+      const c = citations.find((x) => x.id === citationId);
+      return el("p", { class: "short", "data-testid": "chat-short-answer" },
+        el("span", { class: "short-label" }, "Short answer", el("span", { class: "sr-only", text: ": " })),
+        el("strong", { class: "short-text", "data-testid": "chat-short-answer-text", text: short }),
+        c ? this.citeButton(c, "chat-short-answer-citation") : null);
     }
 
     renderFeedback(m) {
@@ -616,6 +654,8 @@
       // Enough to re-render after a reload; passages are dropped to keep sessionStorage small.
       return {
         answer: body.answer,
+        short_answer: body.short_answer || null,
+        short_answer_citation: body.short_answer_citation ?? null,
         abstained: body.abstained,
         citations: body.citations,
         related: (body.related || []).slice(0, 3).map((p) => ({

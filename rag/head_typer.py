@@ -1,0 +1,66 @@
+"""The kind of thing a head noun names ("clergyman" -> person), by embedding similarity.
+
+Each kind in ``rag.answer_types.KINDS`` is described by a few nouns; a head noun belongs to
+the kind holding its most similar noun, if that similarity is high enough. Unseen nouns work
+because the embedder, not a word list, decides.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from rag.answer_types import KINDS
+from rag.embedding import Vectors
+
+MIN_SIMILARITY = 0.55  # cosine of single-word MiniLM embeddings; unrelated nouns sit at 0.2-0.45
+MIN_MARGIN = 0.06  # over the second-best kind: "deal" (money 0.57, number 0.51) is no kind
+
+
+class EmbeddingHeadTyper:
+    """Types head nouns with the collection's embedder; results cached per noun."""
+
+    def __init__(
+        self, embed: Callable[[Sequence[str]], Vectors], min_similarity: float = MIN_SIMILARITY
+    ) -> None:
+        self._embed = embed
+        self._min = min_similarity
+        self._kinds: list[str] = []
+        self._matrix: Vectors | None = None
+        self._cache: OrderedDict[str, str | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _prototypes(self) -> Vectors:
+        if self._matrix is None:
+            words = [(kind, w) for kind, (_, nouns) in KINDS.items() for w in nouns.split()]
+            self._kinds = [k for k, _ in words]
+            self._matrix = np.asarray(self._embed([w for _, w in words]), dtype=np.float32)
+        return self._matrix
+
+    def similarities(self, noun: str) -> dict[str, float]:
+        """Best cosine of ``noun`` with each kind's nouns."""
+        matrix = self._prototypes()
+        sims = matrix @ np.asarray(self._embed([noun])[0], dtype=np.float32).reshape(-1)
+        best: dict[str, float] = {}
+        for kind, sim in zip(self._kinds, sims, strict=True):
+            best[kind] = max(best.get(kind, -1.0), float(sim))
+        return best
+
+    def __call__(self, noun: str) -> str | None:
+        """The kind ``noun`` names, or None when no kind is similar enough."""
+        with self._lock:
+            if noun in self._cache:
+                self._cache.move_to_end(noun)
+                return self._cache[noun]
+        sims = self.similarities(noun)
+        ranked = sorted(sims.items(), key=lambda kv: -kv[1])
+        (kind, sim), second = ranked[0], ranked[1][1] if len(ranked) > 1 else -1.0
+        found = kind if sim >= self._min and sim - second >= MIN_MARGIN else None
+        with self._lock:
+            self._cache[noun] = found
+            if len(self._cache) > 4096:
+                self._cache.popitem(last=False)
+        return found

@@ -1,0 +1,156 @@
+"""The collection's own words: repairs a typed question's spelling and casing against them.
+
+People type "azerbijan", "pashinian", "armenias", all in lower case. Each word the collection
+never uses is replaced by the nearest word it does use (edit distance 1, or 2 for long words;
+the more frequent wins a tie), and each word the collection writes capitalised (a name) is
+capitalised, so the question's names are found by the same rules as a well-typed one's.
+Nothing here knows the dev questions: it reads the indexed text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from rag.text import STOPWORDS, stem
+
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# Chat shorthand: general English, not the collection's words.
+SHORTHAND = {
+    "ppl": "people",
+    "thru": "through",
+    "tho": "though",
+    "govt": "government",
+    "gov": "government",
+    "yrs": "years",
+    "yr": "year",
+    "u": "you",
+    "ur": "your",
+    "pls": "please",
+    "abt": "about",
+    "bc": "because",
+    "cuz": "because",
+    "w/": "with",
+    "uni": "university",
+    "intl": "international",
+    "mins": "minutes",
+    "whos": "who is",
+    "whats": "what is",
+    "wheres": "where is",
+    "hows": "how is",
+    "wont": "won't",
+    "dont": "don't",
+    "doesnt": "doesn't",
+    "didnt": "didn't",
+    "isnt": "isn't",
+    "gonna": "going to",
+    "wanna": "want to",
+}
+MIN_REPAIR_LEN = 4  # shorter words are too often another real word one letter away
+# Words at least this common in English (Zipf scale: 3 = once per million words) are real words
+# the collection happens not to use ("think", "promise"), not misspellings of its words.
+ENGLISH_ZIPF = 2.5
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A question with its spelling and casing repaired, and what was changed."""
+
+    text: str
+    changes: tuple[tuple[str, str], ...] = ()
+
+
+class Lexicon:
+    """Word frequencies and cased forms of one collection."""
+
+    def __init__(self, texts: list[str]) -> None:
+        counts: Counter[str] = Counter()
+        capitalised: Counter[str] = Counter()
+        cased: dict[str, Counter[str]] = {}
+        for text in _sentence_lines(texts):
+            for match in _WORD_RE.finditer(text):
+                word = match.group(0).replace("’", "'")
+                low = word.lower()
+                counts[low] += 1
+                # A capital after the first word of a sentence marks a name.
+                before = text[max(0, match.start() - 2) : match.start()]
+                if word[:1].isupper() and not re.search(r"[.!?:\"“]\s*$|^\s*$", before):
+                    capitalised[low] += 1
+                    cased.setdefault(low, Counter())[word] += 1
+        self.counts = counts
+        self.stems = frozenset(stem(w) for w in counts)
+        self.names = {
+            low: forms.most_common(1)[0][0]
+            for low, forms in cased.items()
+            if capitalised[low] >= 0.8 * counts[low] and low not in STOPWORDS
+        }
+        self._choices = [w for w in counts if len(w) >= MIN_REPAIR_LEN - 1]
+
+    def known(self, word: str) -> bool:
+        """Whether the collection uses this word (or another form of it)."""
+        low = word.lower().replace("’", "'")
+        return low in self.counts or stem(low) in self.stems
+
+    def nearest(self, word: str) -> str | None:
+        """The collection's word closest in spelling, if one is close enough."""
+        low = word.lower()
+        limit = 1 if len(low) < 7 else 2
+        found = process.extract(
+            low, self._choices, scorer=Levenshtein.distance, score_cutoff=limit, limit=8
+        )
+        if not found:
+            return None
+        best = min(found, key=lambda f: (f[1], -self.counts[f[0]]))
+        return best[0]
+
+    def repair(self, text: str) -> Repair:
+        """``text`` with shorthand expanded, misspellings fixed and names capitalised."""
+        changes: list[tuple[str, str]] = []
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            low = word.lower()
+            new = word
+            if low in SHORTHAND and low not in self.counts:
+                new = SHORTHAND[low]
+            elif (
+                len(low) >= MIN_REPAIR_LEN
+                and low not in STOPWORDS
+                and not self.known(low)
+                and not _common_english(low)
+                and (near := self.nearest(low)) is not None
+            ):
+                new = near
+            name = self.names.get(new.lower())
+            if name is not None and new.islower():
+                new = name
+            elif new.islower() and new.endswith("s") and new[:-1] in self.names:
+                new = self.names[new[:-1]] + "'s"  # "armenias" -> "Armenia's"
+            if new != word:
+                changes.append((word, new))
+            return new
+
+        repaired = _WORD_RE.sub(fix, text)
+        return Repair(repaired, tuple(changes))
+
+
+def _sentence_lines(texts: list[str]) -> list[str]:
+    """Lines of running text: headings and titles in Title Case say nothing about names."""
+    out = []
+    for text in texts:
+        for line in text.splitlines():
+            words = _WORD_RE.findall(line)
+            if len(words) >= 3 and sum(w[:1].isupper() for w in words) > 0.6 * len(words):
+                continue
+            out.append(line)
+    return out
+
+
+def _common_english(word: str) -> bool:
+    from wordfreq import zipf_frequency  # loaded on first use: its tables take ~0.3 s
+
+    return zipf_frequency(word, "en") >= ENGLISH_ZIPF

@@ -1,0 +1,188 @@
+"""The exact answer inside a quote: the name, date, number or place a question asks for.
+
+Copied verbatim from the quote, so a reader can see it there. For "is it true ..." / "did ..."
+questions the short answer is "Yes" or "No", decided by the quote: a negation the question
+doesn't share, or a number the quote contradicts, makes it "No".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from rag.answer_types import Form, same_noun
+from rag.chunking import Sentence
+from rag.claim_facts import numbers_in
+from rag.dates import DATE_RE
+from rag.question import Question
+from rag.text import normalise, terms
+
+MAX_REASON_WORDS = 18
+_NEGATION_RE = re.compile(
+    r"\b(?:not|no|never|neither|nor|none|cannot|without|failed|refused|rejected|denied|"
+    r"disavowed|remain(?:s|ed)? unsigned|yet to)\b|n[’']t\b",
+    re.I,
+)
+_REASON_CUE = re.compile(
+    r"\b(because(?: of)?|since|due to|owing to|as a result of|in response to|in retaliation "
+    r"for|after|following|amid|over|for fear|so that|in order to|given that|thanks to|as)\b",
+    re.I,
+)
+_QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
+_LEADING_AUX = re.compile(
+    r"^\s*(?:(?:is|was) it (?:true|correct|right|the case)(?: that)?|true or false:?|"
+    r"(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\b)\s*",
+    re.I,
+)
+
+
+def _in_question(fragment: str, question: Question) -> bool:
+    norm = normalise(fragment)
+    return bool(re.search(rf"(?<![\w.]){re.escape(norm)}(?!\w)", question.norm))
+
+
+def _anchor(quote: str, question: Question) -> list[int]:
+    """Offsets in the quote of the question's content words (where the answer should be near)."""
+    low = quote.lower()
+    spots = []
+    for term in question.terms:
+        for match in re.finditer(rf"\b{re.escape(term[:6])}", low):
+            spots.append(match.start())
+    return spots
+
+
+def _nearest(quote: str, candidates: list[tuple[int, int]], question: Question) -> str | None:
+    """The candidate span closest to the question's words in the quote."""
+    if not candidates:
+        return None
+    spots = _anchor(quote, question)
+    if not spots:
+        start, end = candidates[0]
+        return quote[start:end]
+
+    def distance(span: tuple[int, int]) -> int:
+        return min(min(abs(s - span[0]), abs(s - span[1])) for s in spots)
+
+    start, end = min(candidates, key=distance)
+    return quote[start:end]
+
+
+def _entity_spans(
+    quote: str, sentences: Sequence[Sentence], labels: frozenset[str], question: Question
+) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    expects = question.expects
+    for sent in sentences:
+        for label, text in sent.entities:
+            if label not in labels or _in_question(text, question):
+                continue
+            if label == "DATE" and expects.wants_date and not DATE_RE.search(text):
+                continue  # "30 years" is not a point in time
+            if expects.precise is not None and not expects.precise.search(text):
+                continue
+            pos = quote.find(text)
+            if pos >= 0:
+                spans.append((pos, pos + len(text)))
+    return spans
+
+
+def _with_counted_noun(quote: str, span: tuple[int, int], counted: str | None) -> tuple[int, int]:
+    """ "17" -> "17 articles" when the counted noun follows the number."""
+    if counted is None:
+        return span
+    tail = re.match(r"(\s*(?:[^\W\d_]+[\s-]+){0,2}?([^\W\d_]+|%))", quote[span[1] :])
+    if tail and same_noun(tail.group(2), counted):
+        return span[0], span[1] + tail.end()
+    return span
+
+
+def value_spans(
+    question: Question, quote: str, sentences: Sequence[Sentence]
+) -> list[tuple[int, int]]:
+    """Offsets in ``quote`` of values of the asked-for kind the question doesn't state."""
+    expects = question.expects
+    if expects.labels:
+        spans = _entity_spans(quote, sentences, expects.labels, question)
+        if expects.counted:
+            spans = [_with_counted_noun(quote, s, expects.counted) for s in spans]
+            spans = [s for s in spans if _ends_with(quote[s[0] : s[1]], expects.counted)]
+        if not spans:
+            pattern = expects.precise or expects.pattern
+            if pattern is not None:
+                spans = [
+                    (m.start(), m.end())
+                    for m in pattern.finditer(quote)
+                    if not _in_question(m.group(0), question)
+                ]
+                if expects.counted:
+                    spans = [_with_counted_noun(quote, s, expects.counted) for s in spans]
+        return spans
+    if expects.form is Form.VALUE and expects.head:
+        # "what slogan ...": a quoted phrase the question doesn't state.
+        quoted = [(m.start(1), m.end(1)) for m in _QUOTED.finditer(quote)]
+        return [s for s in quoted if not _in_question(quote[s[0] : s[1]], question)]
+    return []
+
+
+def _ends_with(text: str, noun: str) -> bool:
+    words = re.findall(r"[^\W\d_]+|%", text)
+    return bool(words) and same_noun(words[-1], noun)
+
+
+def value(question: Question, quote: str, sentences: Sequence[Sentence]) -> str | None:
+    """The asked-for value nearest the question's words, verbatim from ``quote``."""
+    if question.expects.form is Form.REASON:
+        return reason(quote)
+    return _nearest(quote, value_spans(question, quote, sentences), question)
+
+
+def context_overlap(
+    question: Question,
+    quote: str,
+    span: tuple[int, int],
+    weight: Callable[[str], float],
+    reach: int = 60,
+) -> float:
+    """Weighted share of the question's content words within ``reach`` characters of a value:
+    the words around the right answer are the question's own (rare words count more)."""
+    if not question.terms:
+        return 0.0
+    near = frozenset(terms(quote[max(0, span[0] - reach) : span[1] + reach]))
+    total = sum(weight(t) for t in question.terms)
+    found = sum(weight(t) for t in question.terms if t in near or _similar_in(t, near))
+    return found / total if total else 0.0
+
+
+def _similar_in(term: str, bag: frozenset[str]) -> bool:
+    if len(term) < 5:
+        return False
+    k = max(5, len(term) - 2)
+    return any(w[:k] == term[:k] for w in bag if len(w) >= 5)
+
+
+def reason(quote: str) -> str | None:
+    """The clause that states a cause ("because Azerbaijan continued to ..."), shortened."""
+    match = _REASON_CUE.search(quote)
+    if match is None:
+        return None
+    clause = re.split(r"[.;:!?]\s|[.;!?]$", quote[match.start() :])[0]
+    words = clause.split()
+    if len(words) > MAX_REASON_WORDS:
+        clause = " ".join(words[:MAX_REASON_WORDS])
+    return clause.rstrip(" ,")
+
+
+def yes_no(question: Question, quote: str) -> str:
+    """ "Yes" when the quote states what the question asks, "No" when it states otherwise."""
+    claim = _LEADING_AUX.sub("", question.text)
+    if bool(_NEGATION_RE.search(claim)) != bool(_NEGATION_RE.search(quote)):
+        return "No"
+    asked_numbers = numbers_in(claim) - {""}
+    stated = numbers_in(quote)
+    if asked_numbers and stated and not asked_numbers <= stated:
+        return "No"
+    key = [t for t in question.key_terms if not t.isdigit()]
+    bag = set(terms(quote))
+    if key and not any(t in bag or any(w.startswith(t[:5]) for w in bag) for t in key):
+        return "No"
+    return "Yes"
