@@ -1,5 +1,6 @@
 """Shared fixtures: a small real collection with the hash embedder, and the seed collection
-with the real all-MiniLM-L6-v2 model (built once per session)."""
+with the real all-MiniLM-L6-v2 model (built once per session). Helpers that are not fixtures
+(live servers, fakes) are in tests/support/."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from rag.chunking import SentenceSplitter, SpacySplitter  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
@@ -47,9 +49,17 @@ def small_settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def small_pipeline(small_settings: Settings) -> Pipeline:
+def splitter() -> SentenceSplitter:
+    """small_pipeline's sentence splitter: spaCy, as in production. A test module that reads
+    neither spaCy's sentence boundaries nor its entities overrides this fixture with
+    ``tests.support.FakeSplitter`` and loads no language model."""
+    return SpacySplitter()
+
+
+@pytest.fixture
+def small_pipeline(small_settings: Settings, splitter: SentenceSplitter) -> Pipeline:
     """A pipeline with tests/data ingested."""
-    pipeline = Pipeline(small_settings)
+    pipeline = Pipeline(small_settings, splitter=splitter)
     pipeline.ingest([DATA])
     return pipeline
 

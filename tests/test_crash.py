@@ -27,7 +27,7 @@ from rag.pipeline import Pipeline
 from service.app import create_app
 
 from .conftest import DATA, make_settings
-from .servers import ServerProcess, rag, rag_env
+from .support import ServerProcess, rag, rag_env
 
 pytestmark = pytest.mark.stress
 

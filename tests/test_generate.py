@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
+from rag.chunking import SentenceSplitter
 from rag.config import Settings
 from rag.events import Delta, Done
 from rag.generate import Extractive
 from rag.pipeline import Pipeline
 from rag.schemas import AskResponse
 from tests.conftest import DATA, make_settings
-from tests.scripted_llm import ScriptedLLM, scripted_llm, source_number, sources_of
+from tests.support import FakeSplitter, ScriptedLLM, scripted_llm, source_number, sources_of
 
 CABLES = "How many steel cables were replaced?"
 
@@ -51,8 +52,15 @@ def _settings(tmp_path: Path, llm: ScriptedLLM, data: Path = DATA, **verify: Any
     )
 
 
+@pytest.fixture
+def splitter() -> SentenceSplitter:
+    """The rule-based splitter (overrides conftest's): what is checked here is the model's text
+    against the cited passages, not spaCy's sentences or entities."""
+    return FakeSplitter()
+
+
 def _pipeline(settings: Settings) -> Pipeline:
-    pipeline = Pipeline(settings)
+    pipeline = Pipeline(settings, splitter=FakeSplitter())
     pipeline.ingest([settings.paths.seeds_dir])
     return pipeline
 

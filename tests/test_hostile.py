@@ -1,5 +1,5 @@
-"""Hostile input: every attack gets a 4xx or a safe answer - never a 5xx or a crash - and no
-file outside the index and data directories is touched."""
+"""Hostile input: every attack gets the 4xx it deserves or a safe answer - never a 5xx or a
+crash - and no file outside the index and data directories is touched."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.chunking import SpacySplitter, windows
+from rag.chunking import SentenceSplitter, SpacySplitter, windows
 from rag.pipeline import Pipeline
 from service.app import create_app
 from service.jsonguard import has_lone_surrogate
 
 from .conftest import DATA, make_settings
+from .support import FakeSplitter
 
 CHAT = "/v1/chat/completions"
 
@@ -39,7 +40,16 @@ def _snapshot(root: Path, skip: tuple[Path, ...]) -> dict[str, tuple[int, int, s
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, Path]]:
+def splitter() -> SentenceSplitter:
+    """The sandbox's splitter: rules, not spaCy (overrides conftest's). A test whose answers
+    rest on spaCy's entities parametrizes ``splitter`` with a SpacySplitter."""
+    return FakeSplitter()
+
+
+@pytest.fixture
+def sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, splitter: SentenceSplitter
+) -> Iterator[tuple[TestClient, Path]]:
     """The service with its index and data under tmp/srv, run from a deep working directory,
     with sentinel files where '../' tricks would land."""
     srv = tmp_path / "srv"
@@ -56,7 +66,7 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[T
     deep = tmp_path / "cwd" / "a" / "b"
     deep.mkdir(parents=True)
     monkeypatch.chdir(deep)
-    pipeline = Pipeline(settings)
+    pipeline = Pipeline(settings, splitter=splitter)
     pipeline.ingest([DATA])
     skip = (srv / "index", srv / "data")
     before = _snapshot(tmp_path, skip), _snapshot(DATA, ())
@@ -78,6 +88,8 @@ def _chat(content: str, **extra: object) -> dict[str, object]:
 
 def test_megabyte_questions_are_refused(sandbox: tuple[TestClient, Path]) -> None:
     client, _ = sandbox
+    # Under limits.max_body_bytes (1 MiB) the question is too long: 422 (400 in OpenAI's
+    # API); over it, the body is refused unread: 413.
     for size in (1_000_000, 5_000_000):
         q = "why " * (size // 4)
         for path, body in (
@@ -87,26 +99,49 @@ def test_megabyte_questions_are_refused(sandbox: tuple[TestClient, Path]) -> Non
             (CHAT, _chat(q)),
             ("/feedback", {"question": q, "answer": "a", "rating": "up"}),
         ):
+            expected = 413 if size > 1_048_576 else 400 if path == CHAT else 422
             status = _safe(client.post(path, json=body))
-            assert status in (400, 413, 422), (path, size, status)
+            assert status == expected, (path, size, status)
+
+
+# The OpenAI route answers a body it cannot parse with 400 (test_openai_api); the middleware
+# that refuses bodies which are not strict UTF-8, hold an unpaired surrogate escape or nest too
+# deep still answers 422 there (the service's own API's code): reported in issue 12.
+WRONG_CODE_ON_CHAT = pytest.mark.xfail(
+    strict=True, reason="jsonguard answers 422 on /v1/chat/completions, which answers 400"
+)
+UNPARSEABLE = {
+    "binary": b"\xff\xfe\xfa\x00{",
+    "latin-1": b'{"question": "caf\xe9?"}',
+    "utf-8-surrogate": b'{"question": "\xed\xa0\x80 lone surrogate"}',
+    "escaped-surrogate": b'{"question": "\\ud800 escaped surrogate"}',
+    "nul": b'{"question": "nul \x00 byte"}',
+    "gzip": b"\x1f\x8b\x08\x00" + gzip.compress(b'{"question": "x"}')[4:],
+}
+
+
+@pytest.mark.parametrize("raw", UNPARSEABLE.values(), ids=UNPARSEABLE.keys())
+def test_non_utf8_and_binary_bodies_get_4xx(sandbox: tuple[TestClient, Path], raw: bytes) -> None:
+    client, _ = sandbox
+    headers = {"content-type": "application/json"}
+    for path in ("/ask", "/ask/stream", "/search", "/feedback", "/documents"):
+        assert _safe(client.post(path, content=raw, headers=headers)) == 422, path
+    _safe(client.post(CHAT, content=raw, headers=headers))  # its code: the test below
 
 
 @pytest.mark.parametrize(
     "raw",
     [
-        b"\xff\xfe\xfa\x00{",
-        b'{"question": "caf\xe9?"}',
-        b'{"question": "\xed\xa0\x80 lone surrogate"}',
-        b'{"question": "\\ud800 escaped surrogate"}',
-        b'{"question": "nul \x00 byte"}',
-        b"\x1f\x8b\x08\x00" + gzip.compress(b'{"question": "x"}')[4:],
+        pytest.param(raw, id=name, marks=() if name == "nul" else WRONG_CODE_ON_CHAT)
+        for name, raw in UNPARSEABLE.items()
     ],
 )
-def test_non_utf8_and_binary_bodies_get_4xx(sandbox: tuple[TestClient, Path], raw: bytes) -> None:
+def test_non_utf8_and_binary_bodies_get_400_from_the_openai_api(
+    sandbox: tuple[TestClient, Path], raw: bytes
+) -> None:
     client, _ = sandbox
     headers = {"content-type": "application/json"}
-    for path in ("/ask", "/ask/stream", "/search", CHAT, "/feedback", "/documents"):
-        _safe(client.post(path, content=raw, headers=headers))
+    assert _safe(client.post(CHAT, content=raw, headers=headers)) == 400
 
 
 def test_gzip_bodies_are_not_inflated(sandbox: tuple[TestClient, Path]) -> None:
@@ -115,21 +150,40 @@ def test_gzip_bodies_are_not_inflated(sandbox: tuple[TestClient, Path]) -> None:
     bomb = gzip.compress(b'{"question": "' + b"a" * 50_000_000 + b'"}', compresslevel=9)
     assert len(bomb) < 100_000
     headers = {"content-type": "application/json", "content-encoding": "gzip"}
-    assert _safe(client.post("/ask", content=bomb, headers=headers)) in (400, 422)
+    assert _safe(client.post("/ask", content=bomb, headers=headers)) == 422  # not UTF-8
+
+
+def _nested(depth: int) -> tuple[bytes, bytes, bytes]:
+    arrays = b"[" * depth + b"]" * depth
+    objects = b'{"a":' * depth + b"1" + b"}" * depth
+    return arrays, objects, b'{"question": ' + arrays + b"}"
 
 
 @pytest.mark.parametrize("depth", [1_000, 10_000, 100_000])
 def test_deeply_nested_json_gets_4xx(sandbox: tuple[TestClient, Path], depth: int) -> None:
     client, _ = sandbox
-    arrays = b"[" * depth + b"]" * depth
-    objects = b'{"a":' * depth + b"1" + b"}" * depth
     headers = {"content-type": "application/json"}
-    for nested in (arrays, objects, b'{"question": ' + arrays + b"}"):
-        for path in ("/ask", "/search", CHAT, "/feedback", "/documents"):
+    for nested in _nested(depth):
+        for path in ("/ask", "/search", "/feedback", "/documents"):
             status = _safe(client.post(path, content=nested, headers=headers))
-            assert status in (400, 413, 422), (path, status)
-    history = {"question": "ok?", "history": [{"role": "user", "content": arrays.decode()}]}
-    _safe(client.post("/ask", json=history))
+            assert status == 422, (path, status)
+        _safe(client.post(CHAT, content=nested, headers=headers))  # its code: the test below
+    # The same brackets inside a string are only text: 2,000 characters are a (strange)
+    # turn; 20,000 are over service.max_history_chars (4,000).
+    arrays = _nested(depth)[0].decode()
+    history = {"question": "ok?", "history": [{"role": "user", "content": arrays}]}
+    assert _safe(client.post("/ask", json=history)) == (200 if len(arrays) <= 4000 else 422)
+
+
+@WRONG_CODE_ON_CHAT
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deeply_nested_json_gets_400_from_the_openai_api(
+    sandbox: tuple[TestClient, Path], depth: int
+) -> None:
+    client, _ = sandbox
+    headers = {"content-type": "application/json"}
+    for nested in _nested(depth):
+        assert _safe(client.post(CHAT, content=nested, headers=headers)) == 400
 
 
 def _pdf(streams: list[bytes]) -> bytes:
@@ -186,8 +240,9 @@ def test_pdf_bombs_are_refused(sandbox: tuple[TestClient, Path]) -> None:
     truncated = text[: len(text) // 2]
     for name, raw in (("z.pdf", zeros), ("t.pdf", text), ("g.pdf", garbage), ("c.pdf", truncated)):
         assert len(raw) < 2_000_000  # small uploads, under max_upload_bytes
+        # Small uploads whose content is unusable: 422 (413 is for the upload's own size).
         status = _safe(client.post("/documents", files={"file": (name, raw)}))
-        assert status in (413, 422), (name, status)
+        assert status == 422, (name, status)
     assert {d["doc_id"] for d in client.get("/documents").json()} == {
         "harbor_bridge.txt",
         "river_park.md",
@@ -246,6 +301,8 @@ INJECTION = (
 )
 
 
+# "When was ...?" is answered from spaCy's DATE entities.
+@pytest.mark.parametrize("splitter", [SpacySplitter()], ids=["spacy"])
 def test_prompt_injection_in_a_document_is_only_ever_quoted(
     sandbox: tuple[TestClient, Path],
 ) -> None:
@@ -287,40 +344,47 @@ def test_prompt_injection_in_a_document_is_only_ever_quoted(
     assert "minutes.txt" in docs
 
 
+# (doc_id in the URL, the status of GET/PUT/DELETE /documents/{doc_id}): 404 where the decoded
+# path has a '/' (or httpx resolves the '..'), so no route matches; 422 where the route gets an
+# id that check_doc_id refuses. TestClient decodes the path twice, so '%252F' arrives as '/'
+# (uvicorn decodes once: there it is a 422).
 TRAVERSALS = [
-    "../../etc/passwd",
-    "..%2F..%2Fetc%2Fpasswd",
-    "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-    "%2E%2E/%2E%2E/passwd",
-    "..%252F..%252Fsentinel.txt",
-    "....//....//passwd",
-    "..\\..\\sentinel.txt",
-    "..%5C..%5Csentinel.txt",
-    "/etc/passwd",
-    "%2Fetc%2Fpasswd",
-    "sentinel.txt%00.txt",
-    "passwd%00",
-    "%c0%ae%c0%ae%2fpasswd",
-    "\u2025/\u2025/passwd",
-    "a" * 5000 + ".txt",
+    ("../../etc/passwd", 404),
+    ("..%2F..%2Fetc%2Fpasswd", 404),
+    ("%2e%2e%2f%2e%2e%2fetc%2fpasswd", 404),
+    ("%2E%2E/%2E%2E/passwd", 404),
+    ("..%252F..%252Fsentinel.txt", 404),
+    ("....//....//passwd", 404),
+    ("..\\..\\sentinel.txt", 422),
+    ("..%5C..%5Csentinel.txt", 422),
+    ("/etc/passwd", 404),
+    ("%2Fetc%2Fpasswd", 404),
+    ("sentinel.txt%00.txt", 422),
+    ("passwd%00", 422),
+    ("%c0%ae%c0%ae%2fpasswd", 404),
+    ("\u2025/\u2025/passwd", 404),
+    ("a" * 5000 + ".txt", 422),
 ]
 
 
-@pytest.mark.parametrize("doc_id", TRAVERSALS)
+@pytest.mark.parametrize(("doc_id", "code"), TRAVERSALS)
 def test_path_traversal_in_doc_ids_touches_nothing(
-    sandbox: tuple[TestClient, Path], doc_id: str
+    sandbox: tuple[TestClient, Path], doc_id: str, code: int
 ) -> None:
     client, _ = sandbox
     body = {"doc_id": "x.txt", "text": "The ferry leaves at nine on weekdays.\n"}
     for method in ("GET", "PUT", "DELETE"):
         response = client.request(method, f"/documents/{doc_id}", json=body)
-        assert 400 <= _safe(response) < 500, (method, doc_id, response.status_code)
+        assert _safe(response) == code, (method, doc_id, response.status_code)
     raw_id = doc_id.replace("%2F", "/").replace("%2f", "/").replace("%00", "\x00")
+    # As a JSON doc_id or an upload's file name every one is refused by check_doc_id - but a
+    # 5,000-character file name is past what the multipart parser reads: 400.
+    file_code = 400 if len(doc_id) > 1000 else 422
     for name in (doc_id, raw_id):
         as_json = client.post("/documents", json={**body, "doc_id": name})
-        assert as_json.status_code in (400, 413, 422), (name, as_json.status_code)
+        assert as_json.status_code == 422, (name, as_json.status_code)
         as_file = client.post("/documents", files={"file": (name, body["text"].encode())})
-        assert as_file.status_code in (400, 413, 415, 422), (name, as_file.status_code)
+        assert as_file.status_code == file_code, (name, as_file.status_code)
     assert {d["doc_id"] for d in client.get("/documents").json()} == {
         "harbor_bridge.txt",
         "river_park.md",

@@ -9,23 +9,19 @@ and when none does the answer falls back to the extractive one. Needs the local-
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 
-from bench.common import free_port, stop_process
 from rag.config import Settings
 from rag.pipeline import Pipeline
 from rag.schemas import AskResponse
 from service.app import create_app
 from tests.conftest import DATA, make_settings
-from tests.live_server import live_server
+from tests.support import ChildServer, LiveServer, free_port
 
 pytestmark = pytest.mark.llm
 
@@ -73,25 +69,8 @@ def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "--n_threads",
         "1",  # robust when other processes share the cores (spinning threads stall)
     ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {log.read_text(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama.cpp server did not start in 120 s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        stop_process(proc)
+    with ChildServer(cmd, port, log, ready_path="/v1/models", timeout_s=120) as server:
+        yield f"{server.url}/v1"
 
 
 def _generator(**overrides: object) -> dict[str, object]:
@@ -150,8 +129,8 @@ def test_a_real_model_ignores_a_planted_instruction(tmp_path: Path, llama_server
 
 def test_a_real_model_streams_through_the_openai_api(tmp_path: Path, llama_server: str) -> None:
     pipeline = _pipeline(tmp_path, _generator(kind="openai", base_url=llama_server, model="gemma"))
-    with live_server(create_app(pipeline.settings, pipeline)) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="-", max_retries=0, timeout=120)
+    with LiveServer(create_app(pipeline.settings, pipeline)) as live:
+        client = openai.OpenAI(base_url=f"{live.url}/v1", api_key="-", max_retries=0, timeout=120)
         chunks = list(
             client.chat.completions.create(
                 model="peace-rag",

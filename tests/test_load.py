@@ -24,7 +24,7 @@ import pytest
 from rag.pipeline import Pipeline
 
 from .conftest import DATA, REPO, make_settings
-from .servers import ServerProcess, rag_env
+from .support import ServerProcess, rag_env
 
 pytestmark = pytest.mark.stress
 

@@ -3,9 +3,6 @@ sharing one collection while one of them ingests."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -16,12 +13,12 @@ import httpx
 import numpy as np
 import pytest
 
-from bench.common import free_port, stop_process
 from rag.config import Settings
 from rag.pipeline import Pipeline
 from rag.vectorstore import MilvusStore
 
 from .conftest import DATA, make_settings
+from .support import ChildServer, FakeSplitter, ServerProcess, free_port, rag_env
 
 pytest.importorskip("pymilvus", reason="the milvus extra is not installed (pip install .[milvus])")
 pytest.importorskip("milvus_lite", reason="milvus-lite is not installed (pip install .[milvus])")
@@ -40,9 +37,12 @@ def milvus_settings(root: Path, uri: str) -> Settings:
 
 
 def test_milvus_backend_finds_what_faiss_finds(tmp_path: Path) -> None:
-    faiss_pipe = Pipeline(make_settings(tmp_path / "faiss", DATA, embedding={"model": "hash"}))
+    faiss_settings = make_settings(tmp_path / "faiss", DATA, embedding={"model": "hash"})
+    faiss_pipe = Pipeline(faiss_settings, splitter=FakeSplitter())
     faiss_pipe.ingest([DATA])
-    milvus_pipe = Pipeline(milvus_settings(tmp_path, str(tmp_path / "milvus.db")))
+    milvus_pipe = Pipeline(
+        milvus_settings(tmp_path, str(tmp_path / "milvus.db")), splitter=FakeSplitter()
+    )
     milvus_pipe.ingest([DATA])
     store = milvus_pipe.vector_store
     assert isinstance(store, MilvusStore)
@@ -63,76 +63,27 @@ def test_milvus_backend_finds_what_faiss_finds(tmp_path: Path) -> None:
     assert all(h.doc_id != "river_park.md" for h in milvus_pipe.search("River Park").results)
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on {port}")
-
-
 @pytest.fixture
 def milvus_server(tmp_path: Path) -> Iterator[str]:
     """One milvus-lite server process on loopback (its data directory allows one opener)."""
     port = free_port()
-    log = (tmp_path / "milvus.log").open("wb")
-    proc = subprocess.Popen(
-        [str(BIN / "milvus-lite"), "server", "--data-dir", str(tmp_path / "milvus"),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        _wait_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_process(proc)
-        log.close()
+    cmd = [str(BIN / "milvus-lite"), "server", "--data-dir", str(tmp_path / "milvus"),
+           "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    with ChildServer(cmd, port, tmp_path / "milvus.log", ready_path=None, timeout_s=60) as server:
+        yield server.url
 
 
-def _serve(tmp_path: Path, name: str, uri: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "RAG_PATHS__INDEX_DIR": str(tmp_path / "index"),
-        "RAG_PATHS__SEEDS_DIR": str(DATA),
-        "RAG_PATHS__RELOAD_INTERVAL_S": "0.2",
-        "RAG_EMBEDDING__MODEL": "hash",
-        "RAG_VECTOR_STORE__BACKEND": "milvus",
-        "RAG_VECTOR_STORE__MILVUS_URI": uri,
-        "RAG_VECTOR_STORE__MILVUS_COLLECTION": "chunks",
-        "RAG_SERVICE__DATA_DIR": str(tmp_path / f"data-{name}"),
-    }
-    log = (tmp_path / f"serve-{name}.log").open("wb")
-    proc = subprocess.Popen(
-        [str(BIN / "rag"), "serve", "--host", "127.0.0.1", "--port", str(port), "--local-only"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+def _serve(tmp_path: Path, name: str, uri: str) -> ServerProcess:
+    env = rag_env(
+        tmp_path / "index",
+        tmp_path / f"data-{name}",
+        RAG_PATHS__SEEDS_DIR=str(DATA),
+        RAG_PATHS__RELOAD_INTERVAL_S="0.2",
+        RAG_VECTOR_STORE__BACKEND="milvus",
+        RAG_VECTOR_STORE__MILVUS_URI=uri,
+        RAG_VECTOR_STORE__MILVUS_COLLECTION="chunks",
     )
-    log.close()
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def _wait_health(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"service at {url} exited with {proc.returncode}")
-        try:
-            resp = httpx.get(f"{url}/health", timeout=5)
-            if resp.status_code == 200:
-                body: dict[str, object] = resp.json()
-                return body
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not become healthy")
+    return ServerProcess(env, tmp_path, tmp_path / f"serve-{name}.log")
 
 
 def test_two_services_share_one_collection_while_one_ingests(
@@ -140,13 +91,11 @@ def test_two_services_share_one_collection_while_one_ingests(
 ) -> None:
     writer_pipe = Pipeline(milvus_settings(tmp_path, milvus_server))
     writer_pipe.ingest([DATA / "harbor_bridge.txt"])
-    (writer, writer_url), (reader, reader_url) = (
-        _serve(tmp_path, "a", milvus_server),
-        _serve(tmp_path, "b", milvus_server),
-    )
-    try:
-        _wait_health(writer_url, writer)
-        first = _wait_health(reader_url, reader)
+    with (
+        _serve(tmp_path, "a", milvus_server) as writer,
+        _serve(tmp_path, "b", milvus_server) as reader,
+    ):
+        first = httpx.get(f"{reader.url}/health", timeout=5).json()
         assert first["documents"] == 1
         answers: list[int] = []
         done = threading.Event()
@@ -154,7 +103,7 @@ def test_two_services_share_one_collection_while_one_ingests(
         def keep_asking() -> None:  # the reader answers all through the writer's ingest
             with httpx.Client(timeout=30) as client:
                 while not done.is_set() and len(answers) < 200:
-                    resp = client.post(f"{reader_url}/search", json={"query": "bridge reopened"})
+                    resp = client.post(f"{reader.url}/search", json={"query": "bridge reopened"})
                     answers.append(resp.status_code)
 
         asker = threading.Thread(target=keep_asking)
@@ -162,7 +111,7 @@ def test_two_services_share_one_collection_while_one_ingests(
         try:
             text = (DATA / "river_park.md").read_text(encoding="utf-8")
             resp = httpx.post(
-                f"{writer_url}/documents",
+                f"{writer.url}/documents",
                 json={"doc_id": "river_park.md", "text": text, "title": "River Park"},
                 timeout=60,
             )
@@ -172,7 +121,7 @@ def test_two_services_share_one_collection_while_one_ingests(
             found: list[str] = []
             while time.monotonic() < deadline:
                 hits = httpx.post(
-                    f"{reader_url}/search", json={"query": "River Park parking garage"}, timeout=30
+                    f"{reader.url}/search", json={"query": "River Park parking garage"}, timeout=30
                 ).json()["results"]
                 found = [h["doc_id"] for h in hits]
                 if "river_park.md" in found:
@@ -182,12 +131,9 @@ def test_two_services_share_one_collection_while_one_ingests(
             done.set()
             asker.join(timeout=60)
         assert "river_park.md" in found, found
-        assert httpx.get(f"{reader_url}/health", timeout=5).json()["index_version"] == version
+        assert httpx.get(f"{reader.url}/health", timeout=5).json()["index_version"] == version
         assert answers and set(answers) == {200}
         # The reader's dense search ran in Milvus: the new document's vectors are there.
         store = MilvusStore(milvus_settings(tmp_path, milvus_server).vector_store)
         data = Pipeline(milvus_settings(tmp_path, milvus_server)).loaded.data
         assert store.count() == len({v.tobytes() for v in data.chunk_vectors})
-    finally:
-        stop_process(writer)
-        stop_process(reader)

@@ -16,8 +16,7 @@ from rag.config import Settings
 from rag.pipeline import Pipeline
 from service.app import create_app
 from tests.conftest import DATA, make_settings, with_service
-from tests.live_server import live_server
-from tests.scripted_llm import scripted_llm, source_number
+from tests.support import LiveServer, scripted_llm, source_number
 
 CABLES = "How many steel cables were replaced?"
 
@@ -25,8 +24,8 @@ CABLES = "How many steel cables were replaced?"
 @pytest.fixture
 def base_url(small_settings: Settings, small_pipeline: Pipeline, tmp_path: Path) -> Iterator[str]:
     settings = with_service(small_settings, data_dir=tmp_path / "data")
-    with live_server(create_app(settings, small_pipeline)) as url:
-        yield url
+    with LiveServer(create_app(settings, small_pipeline)) as live:
+        yield live.url
 
 
 @pytest.fixture
@@ -224,8 +223,8 @@ def test_a_generative_answer_through_the_api(tmp_path: Path) -> None:
             "City engineers replaced 312 steel cables [{n}]. They also replaced 77 towers [{n}]."
         )
         llm.reply(*(lambda req: reply.format(n=source_number(req, "312 steel")),) * 2)
-        with live_server(create_app(settings, pipeline)) as url:
-            client = openai.OpenAI(base_url=f"{url}/v1", api_key="-", max_retries=0)
+        with LiveServer(create_app(settings, pipeline)) as live:
+            client = openai.OpenAI(base_url=f"{live.url}/v1", api_key="-", max_retries=0)
             whole = client.chat.completions.create(model="peace-rag", messages=_ask(CABLES))
             stream = client.chat.completions.create(
                 model="peace-rag", messages=_ask(CABLES), stream=True

@@ -30,7 +30,7 @@ from service.ready import readiness
 from service.widget import STATIC
 
 from .conftest import DATA, make_settings
-from .servers import ServerProcess, rag_env
+from .support import ServerProcess, rag_env
 
 TOKEN = "tok-Zq8s1x-secret"
 QUESTION = {"question": "How many steel cables were replaced?"}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag import store as store_mod
+from rag.chunking import SentenceSplitter
 from rag.config import Settings
 from rag.documents import load_documents
 from rag.embedding import HashEmbedder, Vectors
@@ -15,6 +16,7 @@ from rag.errors import IndexMismatch, NotFound
 from rag.pipeline import Pipeline
 
 from .conftest import DATA, make_settings
+from .support import FakeSplitter
 
 
 class CountingEmbedder(HashEmbedder):
@@ -27,6 +29,13 @@ class CountingEmbedder(HashEmbedder):
     def embed(self, texts: Sequence[str]) -> Vectors:
         self.texts.extend(texts)
         return super().embed(texts)
+
+
+@pytest.fixture
+def splitter() -> SentenceSplitter:
+    """Persistence reads no spaCy sentence or entity: the rule-based splitter (overrides
+    conftest's)."""
+    return FakeSplitter()
 
 
 def test_save_load_round_trip(small_pipeline: Pipeline, small_settings: Settings) -> None:
@@ -92,7 +101,7 @@ def test_crash_during_build_leaves_previous_index_live(
 def test_adding_and_removing_a_document_embeds_only_that_document(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "idx", DATA, embedding={"model": "hash"})
     counter = CountingEmbedder()
-    pipeline = Pipeline(settings, embedder=counter)
+    pipeline = Pipeline(settings, embedder=counter, splitter=FakeSplitter())
     pipeline.ingest([DATA / "harbor_bridge.txt"])
     first = len(counter.texts)
     assert first > 0
@@ -116,7 +125,7 @@ def test_a_second_process_sees_new_versions(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "idx", DATA, embedding={"model": "hash"}).with_overrides(
         {"paths.reload_interval_s": "0.01"}
     )
-    writer = Pipeline(settings)
+    writer = Pipeline(settings, splitter=FakeSplitter())
     writer.ingest([DATA / "harbor_bridge.txt"])
     reader = Pipeline(settings)
     assert set(reader.loaded.data.documents) == {"harbor_bridge.txt"}

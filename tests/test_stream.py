@@ -16,7 +16,7 @@ from rag.pipeline import Pipeline
 from rag.schemas import ChatTurn
 from service.app import create_app
 from tests.conftest import with_service
-from tests.sse import parse_sse
+from tests.support import parse_sse
 
 
 @pytest.fixture
@@ -232,7 +232,7 @@ def test_first_delta_arrives_before_the_answer_is_done_over_http(
 
     import httpx
 
-    from tests.live import LiveServer
+    from tests.support import LiveServer
 
     settings = with_service(seed_pipeline.settings, data_dir=tmp_path / "data")
     report = []

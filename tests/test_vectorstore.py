@@ -18,6 +18,7 @@ from rag.pipeline import Pipeline
 from rag.vectorstore import FaissSearch, build_faiss_index, index_kind, is_exact, vector_keys
 
 from .conftest import DATA, make_settings
+from .support import FakeSplitter
 
 
 def clustered(n: int, dim: int = 64, seed: int = 0) -> Vectors:
@@ -67,7 +68,7 @@ def test_approximate_index_keeps_exact_vectors_on_disk(tmp_path: Path) -> None:
     settings = make_settings(
         tmp_path / "idx", DATA, embedding={"model": "hash"}, vector_store={"exact_below": 0}
     )
-    pipeline = Pipeline(settings)
+    pipeline = Pipeline(settings, splitter=FakeSplitter())
     built = pipeline.ingest([DATA])
     assert not is_exact(built.faiss_index)
     version = settings.paths.index_dir / "versions" / built.version

@@ -24,7 +24,7 @@ from rag.pipeline import Pipeline
 from rag.schemas import ChatTurn
 from service.app import create_app
 from tests.conftest import REPO, with_service
-from tests.live import LiveServer, loopback_socket
+from tests.support import LiveServer, loopback_socket
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "artifacts"
