@@ -26,7 +26,7 @@ from rag.scoring import (
     score_sentences,
     support_score,
 )
-from rag.text import terms
+from rag.text import normalise, terms
 
 ABSTAIN_TEXT = "The documents don't say."
 
@@ -51,9 +51,12 @@ def extract(
     idf: SentenceIdf,
     settings: AnswerSettings,
     allowed: frozenset[str] | None = None,
+    previous: str = "",
 ) -> Answer:
     """Quote the sentences that answer ``question`` from the retrieved passages (and the
-    collection's most similar sentences, in documents ``allowed``), or abstain."""
+    collection's most similar sentences, in documents ``allowed``), or abstain. ``previous`` is
+    the answer given to the conversation's last turn: repeating its quotes is not an answer to
+    a new question unless they hold what it asks for."""
     extra = similar_sentences(question_vec, data, settings.sentence_pool, allowed)
     scored = answering(
         score_sentences(question_vec, question, hits, data, idf, settings, extra), question
@@ -86,9 +89,12 @@ def extract(
         return Answer(text, True, support)
     chosen = [window(c, idf) for c in select(scored, data, idf, settings)]
     if question.form is Form.YES_NO:
-        first = chosen[0]
-        quote = data.documents[first.sentence.doc_id].text[first.start : first.end]
-        short = short_answer.yes_no(question, quote)
+        deciding = _deciding(question, scored[: settings.value_candidates], data, idf, settings)
+        if deciding is not None:  # no quote speaks to the claim: quotes, but no yes or no
+            others = [c for c in chosen if c.sentence.sent_id != deciding.sentence.sent_id]
+            chosen = [deciding, *others]
+            quote = data.documents[deciding.sentence.doc_id].text[deciding.start : deciding.end]
+            short = short_answer.yes_no(question, quote)
     elif short is None and question.form is Form.REASON:
         first = chosen[0]
         short = short_answer.reason(
@@ -98,6 +104,12 @@ def extract(
         top = chosen[0].score
         chosen = chosen[:1] + [c for c in chosen[1:] if c.score >= settings.second_quote * top]
     chosen = chosen[: settings.max_quotes]
+    if previous and _repeats(chosen, data, previous) and not _holds_answer(question, short):
+        text = (
+            f"{ABSTAIN_TEXT} Beyond the passages already quoted, none of the {n_docs} sources "
+            "states this; the closest passages are listed under related."
+        )
+        return Answer(text, True, support)
     text, citations = compose(chosen, data, dated=question.recency, short=short)
     return Answer(
         text,
@@ -107,6 +119,38 @@ def extract(
         short_answer=short,
         short_answer_citation=1 if short is not None else None,
     )
+
+
+def _deciding(
+    question: Question,
+    scored: list[Scored],
+    data: IndexData,
+    idf: SentenceIdf,
+    settings: AnswerSettings,
+) -> Scored | None:
+    """The best span that speaks to a yes/no question's claim, if any does."""
+    for item in scored:
+        item = window(item, idf)
+        quote = data.documents[item.sentence.doc_id].text[item.start : item.end]
+        if short_answer.decides(question, quote, idf.weight) >= settings.yes_no_overlap:
+            return item
+    return None
+
+
+def _repeats(chosen: list[Scored], data: IndexData, previous: str) -> bool:
+    """Whether every quote was already shown in the previous answer."""
+    before = normalise(previous)
+    return all(
+        normalise(data.documents[c.sentence.doc_id].text[c.start : c.end]) in before for c in chosen
+    )
+
+
+def _holds_answer(question: Question, short: str | None) -> bool:
+    """Whether a repeated quote still answers the new question: it holds the kind of value
+    asked for (a yes/no or a reason counts; a description does not)."""
+    if question.form in (Form.YES_NO, Form.REASON):
+        return True
+    return question.form is Form.VALUE and short is not None
 
 
 def focus_missing(question: Question, item: Scored, idf: SentenceIdf, reach: int = 1) -> float:
@@ -157,26 +201,26 @@ _ANAPHOR = re.compile(
 )
 
 
-def window(item: Scored, idf: SentenceIdf) -> Scored:
-    """The span widened to the sentence before when it opens with "he", "it", "this"...: a
-    quote must not lean on an antecedent the reader can't see."""
-    sent = item.sentence
-    if item.start < sent.start:
-        return item  # already quoted with the sentence before
-    prev = idf.by_id.get(sent.sent_id - 1)
-    if prev is None or (prev.doc_id, prev.section) != (sent.doc_id, sent.section):
-        return item
-    text = idf.text_of(sent)
-    if not _ANAPHOR.match(text):
-        return item
-    return replace(item, start=prev.start)
+def window(item: Scored, idf: SentenceIdf, most: int = 2) -> Scored:
+    """The span widened by up to ``most`` sentences before while it opens with "he", "it",
+    "this"...: a quote must not lean on an antecedent the reader can't see."""
+    first = item.sentence
+    while first.start > item.start and (prev := idf.by_id.get(first.sent_id - 1)) is not None:
+        first = prev  # the sentence the span already opens with
+    for _ in range(most):
+        prev = idf.by_id.get(first.sent_id - 1)
+        if prev is None or (prev.doc_id, prev.section) != (first.doc_id, first.section):
+            break
+        if not _ANAPHOR.match(idf.text_of(first)):
+            break
+        first = prev
+    return item if first.start >= item.start else replace(item, start=first.start)
 
 
 def sentences_of(item: Scored, idf: SentenceIdf) -> list[Sentence]:
     """The indexed sentences a span covers."""
     out = [item.sentence]
-    prev = idf.by_id.get(item.sentence.sent_id - 1)
-    if prev is not None and item.start <= prev.start:
+    while (prev := idf.by_id.get(out[0].sent_id - 1)) is not None and item.start <= prev.start:
         out.insert(0, prev)
     return out
 
@@ -202,7 +246,9 @@ def _best_value(
             continue
         item = window(item, idf)
         quote = data.documents[item.sentence.doc_id].text[item.start : item.end]
-        for span in short_answer.value_spans(question, quote, sentences_of(item, idf)):
+        for span in short_answer.value_spans(
+            question, quote, sentences_of(item, idf), idf.usual_label
+        ):
             text = quote[span[0] : span[1]]
             rare = min((idf.weight(t) for t in terms(text)), default=0.0) / idf.default_idf
             context = short_answer.context_overlap(question, quote, span, idf.weight)

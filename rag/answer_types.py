@@ -19,11 +19,30 @@ from rag.dates import DATE_RE, DAY_RE, MONTH_RE
 from rag.text import stem
 
 # Counts and amounts; years ("2023") and codes ("H-26") are not answers to "how many".
+_UNITS_WORDS = "one|two|three|four|five|six|seven|eight|nine"
 NUMBER_RE = re.compile(
-    r"(?<![\w-])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*|\b(two|three|four|five|six|seven|eight|nine|"
-    r"ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?|half|twenty|thirty|"
-    r"forty|fifty|sixty|seventy|eighty|ninety)\b",
+    r"(?<![\w-])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?!st\b|nd\b|rd\b|th\b)"
+    r"|\b(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:"
+    + _UNITS_WORDS
+    + r"))?|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
+    r"thousands?|millions?|billions?|half)\b",
     re.IGNORECASE,
+)
+# "how long": a duration, a number of time units ("forty-four days", "at least one year").
+DURATION_RE = re.compile(
+    r"\b(?:(?:\d[\d,.]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:" + _UNITS_WORDS + r"))?|"
+    r"few|several|many|a few)[\s-]+)?"
+    r"(?:hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))\b",
+    re.IGNORECASE,
+)
+LENGTH_RE = re.compile(
+    r"\b\d[\d,.]*[\s-]*(?:km|kilomet(?:er|re)s?|miles?|met(?:er|re)s?|m)\b", re.IGNORECASE
+)
+SPAN_RE = re.compile(f"{DURATION_RE.pattern}|{LENGTH_RE.pattern}", re.IGNORECASE)
+# Numbered provisions: "which article/clause ..." is answered by "Article 5".
+NUMBERED_RE = re.compile(
+    r"\b(?:article|clause|paragraph|section|point|chapter|annex|resolution)\s+\d+", re.IGNORECASE
 )
 MONEY_RE = re.compile(
     r"[$€£₽]\s?\d|\b(?:usd|eur|amd|azn|gbp)\s?\d|\b\d[\d,.]*\s*(?:million|billion|bn|m|k)?\s*"
@@ -147,6 +166,22 @@ _UNITS = {
     "euro": "€",
     "eur": "€",
     "€": "€",
+    "gigabit": "gbit",
+    "gbps": "gbit",
+    "megabit": "mbit",
+    "mbps": "mbit",
+    "terabit": "tbit",
+    "tbps": "tbit",
+    "byte": "byte",
+    "ton": "t",
+    "tonne": "t",
+    "barrel": "barrel",
+    "watt": "w",
+    "megawatt": "mw",
+    "mw": "mw",
+    "gigawatt": "gw",
+    "kilogram": "kg",
+    "kg": "kg",
     "hour": "hour",
     "hr": "hour",
     "day": "day",
@@ -266,6 +301,10 @@ def expectation(
     words = words_of(body)
     if not words:
         return Expectation()
+    unit = _stated_unit(words)
+    if unit is not None and not _TRUE.match(body) and words[0] not in _AUX:
+        # "what bandwidth, in gigabits per second, ...": a number in that unit
+        return Expectation(NUMBERS, NUMBER_RE, unit, form=Form.VALUE, wh="unit")
     if _TRUE.match(body) or words[0] in _AUX:
         return Expectation(form=Form.YES_NO, wh="yes/no")
     wh_at = next((i for i, w in enumerate(words) if w in _WH), None)
@@ -286,7 +325,7 @@ def expectation(
     if wh == "why":
         return Expectation(form=Form.REASON, wh=wh, pattern=REASON_RE)
     if wh == "how":
-        return _how(words, wh_at, nxt, body)
+        return _how(words, wh_at, nxt, body, tags)
     # which / what
     if nxt in _AUX or nxt in _COPULA:
         after = words[wh_at + 2 : wh_at + 4]
@@ -306,6 +345,18 @@ def expectation(
     return _typed(head, typer, wh, body)
 
 
+_TIME_UNITS = frozenset("hour hours day days week weeks month months year years".split())
+
+
+def _stated_unit(words: list[str]) -> str | None:
+    """The unit an answer is asked in ("... in kilometres", "in gigabits per second")."""
+    for i in range(len(words) - 1):
+        unit = words[i + 1]
+        if words[i] == "in" and unit not in _TIME_UNITS and unit_of(unit) is not None:
+            return stem(unit)
+    return None
+
+
 def _role_after_copula(words: list[str], at: int, tags: Tagger | None) -> str:
     """ "who is the <chief executive> of X": the role noun, if the question names one."""
     if tags is None or at + 2 >= len(words) or words[at + 1] not in _COPULA:
@@ -315,20 +366,27 @@ def _role_after_copula(words: list[str], at: int, tags: Tagger | None) -> str:
     return _head_after(words, at + 3, tags)
 
 
-def _how(words: list[str], at: int, nxt: str, body: str) -> Expectation:
+def _how(words: list[str], at: int, nxt: str, body: str, tags: Tagger | None) -> Expectation:
     if nxt == "many":
-        return Expectation(NUMBERS, NUMBER_RE, counted_noun(words), form=Form.VALUE, wh="how many")
+        counted = counted_noun(words)
+        if tags is not None:  # "how many people live ...": the tagger knows "live" is a verb
+            head = _head_after(words, at + 2, tags)
+            counted = stem(head) if head else counted
+        return Expectation(NUMBERS, NUMBER_RE, counted, form=Form.VALUE, wh="how many")
     if nxt == "much":
         if _MONEY_CUE.search(body):
             return Expectation(
                 frozenset({"MONEY"}), NUMBER_RE, precise=MONEY_RE, form=Form.VALUE, wh="how much"
             )
         return Expectation(NUMBERS, NUMBER_RE, form=Form.VALUE, wh="how much")
-    if nxt in ("long", "old", "soon", "often"):
+    if nxt == "long":  # a duration ("forty-four days") or a length ("12 kilometres")
+        return Expectation(
+            NUMBERS | TIMES, SPAN_RE, precise=SPAN_RE, form=Form.VALUE, wh="how long"
+        )
+    if nxt in ("old", "soon", "often"):
         return Expectation(NUMBERS | TIMES, NUMBER_RE, form=Form.VALUE, wh=f"how {nxt}")
     if nxt in ("far", "big", "large", "wide", "high", "deep", "fast", "quick", "quickly"):
         return Expectation(NUMBERS | TIMES, NUMBER_RE, form=Form.VALUE, wh=f"how {nxt}")
-    del at
     return Expectation(form=Form.DESCRIBE, wh="how")
 
 
@@ -358,7 +416,8 @@ def _typed(head: str, typer: HeadTyper | None, wh: str, body: str) -> Expectatio
             head=head,
             kind="money",
         )
-    pattern = NUMBER_RE if kind in ("number", "money") else DATE_RE if kind == "time" else None
+    patterns = {"number": NUMBER_RE, "money": NUMBER_RE, "time": DATE_RE, "document": NUMBERED_RE}
+    pattern = patterns.get(kind)
     precise = MONEY_RE if kind == "money" else None
     return Expectation(
         labels, pattern, precise=precise, form=Form.VALUE, wh=wh, head=head, kind=kind

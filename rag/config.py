@@ -128,6 +128,11 @@ class AnswerSettings(_Group):
         "(0.14-0.22) on eval/questions/seeds.jsonl.",
     )
     min_sentence_words: int = Field(6, ge=1)
+    repair: bool = Field(
+        True,
+        description="Repair the question's spelling and casing against the collection's words "
+        "before analysing and searching it.",
+    )
     sentence_pool: int = Field(
         0,
         ge=0,
@@ -152,6 +157,14 @@ class AnswerSettings(_Group):
         True,
         description="Let the best-placed asked-for value choose the lead quote (else the short "
         "answer must come from the best-scoring span).",
+    )
+    yes_no_overlap: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="A yes/no question is answered only from a quote holding at least this "
+        "(idf-weighted) share of its claim's words; otherwise the documents don't say (0.5 lost "
+        "answerable yes/no questions on the chat tune split; 0.3 did not).",
     )
     value_candidates: int = Field(
         8, ge=1, description="Best candidate spans searched for the asked-for value."

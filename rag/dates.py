@@ -20,13 +20,15 @@ MONTHS: tuple[str, ...] = (
 )
 MONTH_NUMBER: dict[str, int] = {m: i for i, m in enumerate(MONTHS, start=1)}
 MONTH_ALTERNATION = "|".join(MONTHS)  # for building patterns: "january|february|..."
+# Month names as dates are written in text: "Sept. 19", "Jan 10" as well as "January 10".
+_MONTH_WORD = MONTH_ALTERNATION + r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?"
 
 # A year or a month name: what "when" questions are answered with.
 DATE_RE = re.compile(rf"\b((1[89]|20)\d\d|{MONTH_ALTERNATION})\b", re.IGNORECASE)
 # A day: "June 22", "22 June", "19-20 April", "2026-06-22".
 DAY_RE = re.compile(
-    rf"\b(?:{MONTH_ALTERNATION})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?"
-    rf"(?:\s*[-–]\s*\d{{1,2}}(?:st|nd|rd|th)?)?\s+(?:of\s+)?(?:{MONTH_ALTERNATION})\b"
+    rf"\b(?:{_MONTH_WORD})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?"
+    rf"(?:\s*[-–]\s*\d{{1,2}}(?:st|nd|rd|th)?)?\s+(?:of\s+)?(?:{_MONTH_WORD})(?!\w)"
     r"|\b\d{4}-\d\d-\d\d\b",
     re.IGNORECASE,
 )

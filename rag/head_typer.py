@@ -17,7 +17,7 @@ from rag.answer_types import KINDS
 from rag.embedding import Vectors
 
 MIN_SIMILARITY = 0.55  # cosine of single-word MiniLM embeddings; unrelated nouns sit at 0.2-0.45
-MIN_MARGIN = 0.06  # over the second-best kind: "deal" (money 0.57, number 0.51) is no kind
+MIN_MARGIN = 0.08  # over the second-best kind: "deal" (money 0.57, number 0.51) is no kind
 
 
 class EmbeddingHeadTyper:

@@ -25,6 +25,18 @@ class SentenceIdf:
             # A sentence also "mentions" its source's title, outlet and authors.
             self.sentence_terms[sent.sent_id] = bag | meta[sent.doc_id]
         self.by_id = {s.sent_id: s for s in data.sentences}
+        labels: dict[str, Counter[str]] = {}
+        for sent in data.sentences:
+            for label, text in sent.entities:
+                labels.setdefault(text.casefold(), Counter())[label] += 1
+        # What the collection usually calls a name: "Yerevan" is a GPE even where the tagger
+        # once read it as a PERSON.
+        self.usual_label = {
+            text: counts.most_common(1)[0][0]
+            for text, counts in labels.items()
+            if sum(counts.values()) >= 3
+            and counts.most_common(1)[0][1] >= 0.6 * sum(counts.values())
+        }
         self._texts = {
             s.sent_id: data.documents[s.doc_id].text[s.start : s.end] for s in data.sentences
         }

@@ -43,6 +43,18 @@ SHORTHAND = {
     "wheres": "where is",
     "hows": "how is",
     "wont": "won't",
+    "cant": "can't",
+    "couldnt": "couldn't",
+    "shouldnt": "shouldn't",
+    "wouldnt": "wouldn't",
+    "arent": "aren't",
+    "wasnt": "wasn't",
+    "werent": "weren't",
+    "hasnt": "hasn't",
+    "havent": "haven't",
+    "thats": "that is",
+    "theyre": "they're",
+    "im": "I'm",
     "dont": "don't",
     "doesnt": "doesn't",
     "didnt": "didn't",
@@ -70,15 +82,20 @@ class Lexicon:
     def __init__(self, texts: list[str]) -> None:
         counts: Counter[str] = Counter()
         capitalised: Counter[str] = Counter()
+        mid: Counter[str] = Counter()  # occurrences after a sentence's first word
         cased: dict[str, Counter[str]] = {}
         for text in _sentence_lines(texts):
             for match in _WORD_RE.finditer(text):
                 word = match.group(0).replace("’", "'")
                 low = word.lower()
                 counts[low] += 1
-                # A capital after the first word of a sentence marks a name.
+                # A capital after the first word of a sentence marks a name; a sentence's first
+                # word says nothing either way.
                 before = text[max(0, match.start() - 2) : match.start()]
-                if word[:1].isupper() and not re.search(r"[.!?:\"“]\s*$|^\s*$", before):
+                if re.search(r"[.!?:\"“]\s*$|^\s*$", before):
+                    continue
+                mid[low] += 1
+                if word[:1].isupper():
                     capitalised[low] += 1
                     cased.setdefault(low, Counter())[word] += 1
         self.counts = counts
@@ -86,7 +103,7 @@ class Lexicon:
         self.names = {
             low: forms.most_common(1)[0][0]
             for low, forms in cased.items()
-            if capitalised[low] >= 0.8 * counts[low] and low not in STOPWORDS
+            if capitalised[low] >= 0.8 * mid[low] and low not in STOPWORDS
         }
         self._choices = [w for w in counts if len(w) >= MIN_REPAIR_LEN - 1]
 
@@ -144,7 +161,9 @@ def _sentence_lines(texts: list[str]) -> list[str]:
     for text in texts:
         for line in text.splitlines():
             words = _WORD_RE.findall(line)
-            if len(words) >= 3 and sum(w[:1].isupper() for w in words) > 0.6 * len(words):
+            if line.lstrip().startswith("#") or len(words) < 4:
+                continue  # headings and labels
+            if sum(w[:1].isupper() for w in words) > 0.6 * len(words):
                 continue
             out.append(line)
     return out

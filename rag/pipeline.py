@@ -186,9 +186,11 @@ class Pipeline:
         if history:
             timings["rewrite"] = round((time.perf_counter() - start) * 1000, 3)
         t_analyse = time.perf_counter()
-        repaired = loaded.lexicon.repair(rewritten or asked)
+        text = rewritten or asked
+        if self.settings.answer.repair:
+            text = loaded.lexicon.repair(text).text
         question = analyse(
-            repaired.text,
+            text,
             asked,
             loaded.data.newest_date,
             self.settings.answer.temporal,
@@ -206,8 +208,9 @@ class Pipeline:
         yield Retrieved(passages, rewritten)
         t0 = time.perf_counter()
         allowed = _allowed_docs(loaded.data, filters)
+        previous = next((t.content for t in reversed(history) if t.role == "assistant"), "")
         answer = extract(
-            question, qvec, hits, loaded.data, loaded.idf, self.settings.answer, allowed
+            question, qvec, hits, loaded.data, loaded.idf, self.settings.answer, allowed, previous
         )
         timings["answer"] = round((time.perf_counter() - t0) * 1000, 3)
         timings["total"] = round((time.perf_counter() - start) * 1000, 3)
