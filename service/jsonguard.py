@@ -11,6 +11,7 @@ import re
 from itertools import accumulate, repeat
 
 from service.asgi import (
+    OPENAI_PREFIX,
     UPLOAD_PREFIX,
     ASGIApp,
     Message,
@@ -96,7 +97,9 @@ class StrictJsonMiddleware:
             text_problem(body, self.max_depth) if messages[-1]["type"] == "http.request" else None
         )
         if problem is not None:
-            await send_error(scope, send, 422, problem)
+            # OpenAI's API answers a body it cannot parse with 400; ours with 422.
+            status = 400 if matches(str(scope.get("path", "")), [OPENAI_PREFIX]) else 422
+            await send_error(scope, send, status, problem)
             return
 
         async def replay() -> Message:

@@ -104,12 +104,8 @@ def test_megabyte_questions_are_refused(sandbox: tuple[TestClient, Path]) -> Non
             assert status == expected, (path, size, status)
 
 
-# The OpenAI route answers a body it cannot parse with 400 (test_openai_api); the middleware
-# that refuses bodies which are not strict UTF-8, hold an unpaired surrogate escape or nest too
-# deep still answers 422 there (the service's own API's code): reported in issue 12.
-WRONG_CODE_ON_CHAT = pytest.mark.xfail(
-    strict=True, reason="jsonguard answers 422 on /v1/chat/completions, which answers 400"
-)
+# The OpenAI route answers a body it cannot parse with 400, OpenAI's code; the service's own
+# API answers 422.
 UNPARSEABLE = {
     "binary": b"\xff\xfe\xfa\x00{",
     "latin-1": b'{"question": "caf\xe9?"}',
@@ -131,10 +127,7 @@ def test_non_utf8_and_binary_bodies_get_4xx(sandbox: tuple[TestClient, Path], ra
 
 @pytest.mark.parametrize(
     "raw",
-    [
-        pytest.param(raw, id=name, marks=() if name == "nul" else WRONG_CODE_ON_CHAT)
-        for name, raw in UNPARSEABLE.items()
-    ],
+    [pytest.param(raw, id=name) for name, raw in UNPARSEABLE.items()],
 )
 def test_non_utf8_and_binary_bodies_get_400_from_the_openai_api(
     sandbox: tuple[TestClient, Path], raw: bytes
@@ -175,7 +168,6 @@ def test_deeply_nested_json_gets_4xx(sandbox: tuple[TestClient, Path], depth: in
     assert _safe(client.post("/ask", json=history)) == (200 if len(arrays) <= 4000 else 422)
 
 
-@WRONG_CODE_ON_CHAT
 @pytest.mark.parametrize("depth", [1_000, 100_000])
 def test_deeply_nested_json_gets_400_from_the_openai_api(
     sandbox: tuple[TestClient, Path], depth: int
