@@ -12,6 +12,7 @@ from rag.answer_types import Form
 from rag.chunking import Sentence
 from rag.citing import attribution, cite, short_attribution
 from rag.config import AnswerSettings
+from rag.dates import DAY_RE, MONTH_RE
 from rag.embedding import Vectors
 from rag.idf import SentenceIdf
 from rag.index_data import IndexData
@@ -103,7 +104,7 @@ def extract(
     if short is not None and question.form is Form.VALUE:
         top = chosen[0].score
         chosen = chosen[:1] + [c for c in chosen[1:] if c.score >= settings.second_quote * top]
-    chosen = chosen[: settings.max_quotes]
+    chosen = chosen[: settings.max_quotes if short is not None else settings.max_quotes_unsure]
     if previous and _repeats(chosen, data, previous) and not _holds_answer(question, short):
         text = (
             f"{ABSTAIN_TEXT} Beyond the passages already quoted, none of the {n_docs} sources "
@@ -119,6 +120,11 @@ def extract(
         short_answer=short,
         short_answer_citation=1 if short is not None else None,
     )
+
+
+def _precision(text: str) -> float:
+    """1 for a day ("22 June"), 0.5 for a month, 0 for a bare year."""
+    return 1.0 if DAY_RE.search(text) else 0.5 if MONTH_RE.search(text) else 0.0
 
 
 def _deciding(
@@ -253,6 +259,8 @@ def _best_value(
             rare = min((idf.weight(t) for t in terms(text)), default=0.0) / idf.default_idf
             context = short_answer.context_overlap(question, quote, span, idf.weight)
             score = item.score + settings.value_context * context + settings.value_rarity * rare
+            if question.expects.wants_date:
+                score += settings.date_precision * _precision(text)
             if best is None or score > best[0]:
                 best = (score, text, item, context)
     if best is None:

@@ -222,6 +222,7 @@ class Expectation:
     wh: str | None = None  # the question word ("who", "how many", "which", ...)
     head: str | None = None  # "which <clergyman>": the noun naming what is asked for
     kind: str | None = None  # the head noun's kind (a key of KINDS)
+    strict: bool = True  # only sentences holding such a value may answer (else: ranked first)
 
     @property
     def wants_date(self) -> bool:
@@ -276,19 +277,18 @@ def counted_noun(words: list[str]) -> str | None:
 
 
 def _head_after(words: list[str], start: int, tags: Tagger) -> str:
-    """The head noun of the noun phrase that starts at ``words[start]`` ("which azeri news site
-    ..." -> "site"), from part-of-speech tags; "" when no noun follows."""
+    """The noun phrase's head with the noun before it ("which azeri news site ..." -> "news
+    site"), from part-of-speech tags; "" when no noun follows."""
     rest = " ".join(words[start : start + 8])
-    head = ""
-    seen_noun = False
+    compound: list[str] = []
     for word, tag in tags(rest):
         if tag.startswith("NN"):
-            head, seen_noun = word, True
-        elif tag in ("JJ", "JJR", "JJS", "CD", "DT", "PRP$", "HYPH", "VBN") and not seen_noun:
+            compound.append(word.lower())
+        elif tag in ("JJ", "JJR", "JJS", "CD", "DT", "PRP$", "HYPH", "VBN") and not compound:
             continue
         else:
             break
-    return head.lower()
+    return " ".join(compound[-2:])
 
 
 def expectation(
@@ -371,7 +371,7 @@ def _how(words: list[str], at: int, nxt: str, body: str, tags: Tagger | None) ->
         counted = counted_noun(words)
         if tags is not None:  # "how many people live ...": the tagger knows "live" is a verb
             head = _head_after(words, at + 2, tags)
-            counted = stem(head) if head else counted
+            counted = stem(head.split()[-1]) if head else counted
         return Expectation(NUMBERS, NUMBER_RE, counted, form=Form.VALUE, wh="how many")
     if nxt == "much":
         if _MONEY_CUE.search(body):
@@ -390,8 +390,13 @@ def _how(words: list[str], at: int, nxt: str, body: str, tags: Tagger | None) ->
     return Expectation(form=Form.DESCRIBE, wh="how")
 
 
-def _typed(head: str, typer: HeadTyper | None, wh: str, body: str) -> Expectation:
-    """ "which <head>": the labels of the head noun's kind, with the precision it implies."""
+def _typed(phrase: str, typer: HeadTyper | None, wh: str, body: str) -> Expectation:
+    """ "which <head>": the labels of the head noun's kind, with the precision it implies.
+
+    The kind comes from the compound ("news site") or else the head noun ("site"); a kind read
+    from meaning can be wrong, so it ranks candidates but doesn't exclude them (strict=False).
+    """
+    head = phrase.split()[-1]
     if head in ("date", "dates", "day", "days"):
         return Expectation(TIMES, DATE_RE, precise=DAY_RE, form=Form.VALUE, wh=wh, head=head)
     if head == "month":
@@ -402,7 +407,10 @@ def _typed(head: str, typer: HeadTyper | None, wh: str, body: str) -> Expectatio
         return Expectation(NAMED, form=Form.VALUE, wh=wh, head=head, kind="name")
     if unit_of(head) is not None:  # "what percent of ...": a number in that unit
         return Expectation(NUMBERS, NUMBER_RE, stem(head), form=Form.VALUE, wh=wh, head=head)
-    kind = typer(head) if typer is not None else None
+    kind = None
+    if typer is not None:
+        kind = typer(phrase) if phrase != head else None
+        kind = kind or typer(head)
     if kind is None:
         return Expectation(form=Form.VALUE, wh=wh, head=head)
     labels = KINDS[kind][0]
@@ -415,12 +423,13 @@ def _typed(head: str, typer: HeadTyper | None, wh: str, body: str) -> Expectatio
             wh=wh,
             head=head,
             kind="money",
+            strict=False,
         )
     patterns = {"number": NUMBER_RE, "money": NUMBER_RE, "time": DATE_RE, "document": NUMBERED_RE}
     pattern = patterns.get(kind)
     precise = MONEY_RE if kind == "money" else None
     return Expectation(
-        labels, pattern, precise=precise, form=Form.VALUE, wh=wh, head=head, kind=kind
+        labels, pattern, precise=precise, form=Form.VALUE, wh=wh, head=head, kind=kind, strict=False
     )
 
 

@@ -141,6 +141,13 @@ class AnswerSettings(_Group):
         "tune splits: the top passages already hold them).",
     )
     max_quotes: int = Field(2, ge=1, le=10, description="Quotes shown under the short answer.")
+    max_quotes_unsure: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Quotes shown when there is no short answer (a view, a description, or a "
+        "value not found): more context where no single value answers.",
+    )
     focus_weight: float = Field(
         0.0,
         ge=0.0,
@@ -165,6 +172,12 @@ class AnswerSettings(_Group):
         description="A yes/no question is answered only from a quote holding at least this "
         "(idf-weighted) share of its claim's words; otherwise the documents don't say (0.5 lost "
         "answerable yes/no questions on the chat tune split; 0.3 did not).",
+    )
+    date_precision: float = Field(
+        0.1,
+        ge=0.0,
+        description="For 'when' questions, a bonus for a value naming a day (half for a month) "
+        "over a bare year.",
     )
     value_candidates: int = Field(
         8, ge=1, description="Best candidate spans searched for the asked-for value."

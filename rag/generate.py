@@ -272,6 +272,14 @@ def _support(
     )
 
 
+def _short_in(short: str | None, citations: list[Citation]) -> dict[str, Any]:
+    """The extractive short answer kept only where a generated answer's citation quotes it."""
+    for citation in citations:
+        if short and short in citation.quote:
+            return {"short_answer": short, "short_answer_citation": citation.id}
+    return {"short_answer": None, "short_answer_citation": None}
+
+
 def _with_markers(claim: str, ids: list[int]) -> str:
     """The sentence with its citation markers before the final punctuation."""
     marks = "".join(f"[{i}]" for i in dict.fromkeys(ids))
@@ -322,7 +330,12 @@ class Verified:
             generate_ms=round((time.perf_counter() - t0) * 1000, 3),
         )
         if out.kept:
-            answer = replace(extractive, text="".join(out.shown), citations=tuple(out.citations))
+            answer = replace(
+                extractive,
+                text="".join(out.shown),
+                citations=tuple(out.citations),
+                **_short_in(extractive.short_answer, out.citations),
+            )
             yield Written(
                 answer, replace(report, generator=self.name, sentences=tuple(out.sentences))
             )

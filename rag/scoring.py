@@ -183,7 +183,7 @@ def missing_key_share(question: Question, hits: list[Hit], idf: SentenceIdf) -> 
 def answering(scored: list[Scored], question: Question) -> list[Scored]:
     """Candidates that can answer: when the question asks for a date, number or name, only
     sentences that hold one not already in the question."""
-    if not question.expected:
+    if not question.expected or not question.expects.strict:
         return scored
     return [s for s in scored if s.type_ok]
 

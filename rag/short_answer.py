@@ -119,6 +119,12 @@ def value_spans(
     numbered = _numbered(question, quote)
     if numbered:
         return numbered
+    if expects.head in ("name", "title", "slogan", "phrase", "word", "term"):
+        # a title is usually quoted: "the “Agreement on Peace and ...”"
+        quoted = [(m.start(1), m.end(1)) for m in _QUOTED.finditer(quote)]
+        quoted = [q for q in quoted if not _in_question(quote[q[0] : q[1]], question)]
+        if quoted:
+            return quoted
     if expects.labels:
         spans = _entity_spans(quote, sentences, expects.labels, question, usual)
         if expects.counted:
