@@ -48,7 +48,8 @@ def test_citations_carry_source_date_and_viewpoint(seed_pipeline: Pipeline) -> N
     result = seed_pipeline.ask("Why does Sevan Araz think the peace agreement is dangerous?")
     opinion = [c for c in result.citations if c.doc_id == "004_1b309d18163f8509.txt"]
     assert opinion and opinion[0].kind == "opinion" and opinion[0].date_estimated
-    assert "opinion piece" in result.answer and "Sevan Araz" in result.answer
+    # Opinion is attributed as opinion, to its author, never stated as fact.
+    assert "(opinion, Sevan Araz, The Armenian Weekly, c. Jul 2023)" in result.answer
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
@@ -73,7 +74,9 @@ def test_questions_about_times_after_the_newest_source_abstain(seed_pipeline: Pi
 def test_as_of_questions_use_that_period_and_say_so(seed_pipeline: Pipeline) -> None:
     result = seed_pipeline.ask("As of 2024, how many articles of the draft treaty were unresolved?")
     assert not result.abstained
-    assert result.answer.startswith("As of ")
+    # After the short answer, each quote leads with its source's date.
+    quotes = [line for line in result.answer.splitlines() if "[" in line]
+    assert quotes and all(line.startswith("As of ") for line in quotes)
     assert all((c.date or "") <= "2024-12-31" for c in result.citations)
     assert "two unresolved articles" in result.answer
 
