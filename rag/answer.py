@@ -77,6 +77,9 @@ def extract(
         scored = [lead, *[c for c in scored if c is not lead]]
         # A value of the right kind among words the question doesn't use is not its answer.
         support -= settings.value_focus_weight * (1.0 - context)
+    if _head_unknown(question, idf):
+        # "who is the CEO of ...": a collection that never names the role can't say who holds it
+        support -= settings.unknown_head_penalty
     if scored:
         # What the question is about (its names, numbers) must be where the answer is.
         support = min(support, scored[0].score) - settings.focus_weight * focus_missing(
@@ -120,6 +123,18 @@ def extract(
         short_answer=short,
         short_answer_citation=1 if short is not None else None,
     )
+
+
+_WHO_WORDS = ("who", "whom", "whose")
+
+
+def _head_unknown(question: Question, idf: SentenceIdf) -> bool:
+    """Whether the role a question asks about ("who is the <CEO>") is absent from every indexed
+    sentence."""
+    head = question.expects.head
+    if question.form is not Form.VALUE or not head or question.expects.wh not in _WHO_WORDS:
+        return False  # "who is the <role>" only: a thing is often named in other words
+    return any(t not in idf.vocabulary for t in terms(head))
 
 
 def _precision(text: str) -> float:

@@ -317,7 +317,7 @@ def expectation(
         role = _role_after_copula(words, wh_at, tags)
         if role and typer is not None and typer(role) == "person":
             return Expectation(frozenset({"PERSON"}), form=Form.VALUE, wh=wh, head=role)
-        return Expectation(AGENTS, form=Form.VALUE, wh=wh)
+        return Expectation(AGENTS, form=Form.VALUE, wh=wh, head=role or None)
     if wh == "when":
         return Expectation(TIMES, DATE_RE, form=Form.VALUE, wh=wh)
     if wh == "where":

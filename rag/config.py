@@ -179,6 +179,13 @@ class AnswerSettings(_Group):
         description="For 'when' questions, a bonus for a value naming a day (half for a month) "
         "over a bare year.",
     )
+    unknown_head_penalty: float = Field(
+        0.3,
+        ge=0.0,
+        description="Support lost when the role a question asks about ('who is the CEO') "
+        "appears nowhere in the collection (tune: +1 abstention on each set, -1 answer on "
+        "the quiz set at 0.3).",
+    )
     value_candidates: int = Field(
         8, ge=1, description="Best candidate spans searched for the asked-for value."
     )
