@@ -16,54 +16,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rag.dates import DATE_RE, DAY_RE, MONTH_RE
+from rag.head_typer import KINDS
 from rag.text import stem
-
-# Counts and amounts; years ("2023") and codes ("H-26") are not answers to "how many".
-_UNITS_WORDS = "one|two|three|four|five|six|seven|eight|nine"
-NUMBER_RE = re.compile(
-    r"(?<![\w-])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?!st\b|nd\b|rd\b|th\b)"
-    r"|\b(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:"
-    + _UNITS_WORDS
-    + r"))?|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
-    r"thousands?|millions?|billions?|half)\b",
-    re.IGNORECASE,
-)
-# "how long": a duration, a number of time units ("forty-four days", "at least one year").
-DURATION_RE = re.compile(
-    r"\b(?:(?:\d[\d,.]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:" + _UNITS_WORDS + r"))?|"
-    r"few|several|many|a few)[\s-]+)?"
-    r"(?:hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))\b",
-    re.IGNORECASE,
-)
-LENGTH_RE = re.compile(
-    r"\b\d[\d,.]*[\s-]*(?:km|kilomet(?:er|re)s?|miles?|met(?:er|re)s?|m)\b", re.IGNORECASE
-)
-SPAN_RE = re.compile(f"{DURATION_RE.pattern}|{LENGTH_RE.pattern}", re.IGNORECASE)
-# Numbered provisions: "which article/clause ..." is answered by "Article 5".
-NUMBERED_RE = re.compile(
-    r"\b(?:article|clause|paragraph|section|point|chapter|annex|resolution)\s+\d+", re.IGNORECASE
-)
-MONEY_RE = re.compile(
-    r"[$€£₽]\s?\d|\b(?:usd|eur|amd|azn|gbp)\s?\d|\b\d[\d,.]*\s*(?:million|billion|bn|m|k)?\s*"
-    r"(?:dollars?|euros?|usd|eur|amd|azn|gbp|manats?|drams?|r[o]?ubles?|pounds?|lira)\b",
-    re.IGNORECASE,
-)
-# A stated cause or purpose: what a "why" question is answered with.
-REASON_RE = re.compile(
-    r"\b(because|since|due to|owing to|as a result|in response to|in retaliation|after|"
-    r"following|amid|over|for fear|so that|in order to|given that|thanks to|aim(?:s|ed)? to|"
-    r"seek(?:s|ing)? to|to (?:avoid|prevent|ensure|secure|counter|protest)|reason|motivat\w*|"
-    r"driven by|logic)\b",
-    re.IGNORECASE,
-)
-
-NUMBERS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
-TIMES = frozenset({"DATE", "TIME"})
-PLACES = frozenset({"GPE", "LOC", "FAC"})
-AGENTS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
-NAMED = frozenset(
-    {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "LAW", "WORK_OF_ART"}
+from rag.value_patterns import (
+    AGENTS,
+    MONEY_RE,
+    NAMED,
+    NUMBER_RE,
+    NUMBERED_RE,
+    NUMBERS,
+    PLACES,
+    REASON_RE,
+    SPAN_RE,
+    TIMES,
+    unit_of,
 )
 
 
@@ -101,6 +67,7 @@ _VIEW_VERBS = frozenset(
     "want wants feel feels describe describes call calls see sees view views predict "
     "predicts expect expects warn warns conclude concludes".split()
 )
+_AUTHOR_RE = re.compile(r"\b(wrote|written|writer|authors?|co-?authors?|byline)\b", re.I)
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _COUNT_STOP = frozenset(
     "are were was is did do does have has had will would can could long wide large in on of "
@@ -111,100 +78,6 @@ _MONEY_CUE = re.compile(
     r"invest(ed|ment)?|fund(ed|ing)?|dollars?|euros?|financ(e|ed|ing)|money|aid)\b",
     re.IGNORECASE,
 )
-_AUTHOR_RE = re.compile(r"\b(wrote|written|writer|authors?|co-?authors?|byline)\b", re.I)
-_RECENCY_RE = re.compile(
-    r"\b(latest|current(ly)?|now|most recent|newest|today|still|so far|as of now|yet|"
-    r"recently|these days)\b",
-    re.I,
-)
-
-# Head noun -> wanted labels, decided by meaning. Each kind is described by a few nouns; a
-# head noun joins the kind whose nouns it is most similar to (embedding cosine).
-KINDS: dict[str, tuple[frozenset[str], str]] = {
-    "person": (
-        frozenset({"PERSON"}),
-        "person official leader minister president diplomat envoy author writer analyst "
-        "spokesman executive chairman ambassador general commander",
-    ),
-    "organisation": (
-        frozenset({"ORG", "NORP"}),
-        "organization company group institution agency bloc alliance party newspaper outlet "
-        "operator firm union coalition",
-    ),
-    "place": (
-        frozenset({"GPE", "LOC", "FAC"}),
-        "country city village town settlement region territory district place location "
-        "province exclave sea ocean river",
-    ),
-    "time": (TIMES, "date day month year time period decade week"),
-    "number": (NUMBERS, "number amount count percentage share figure total quantity"),
-    "money": (frozenset({"MONEY"}), "cost price money value budget fee payment"),
-    "event": (frozenset({"EVENT", "DATE"}), "event summit meeting conference war election"),
-    "document": (
-        frozenset({"LAW", "WORK_OF_ART", "PRODUCT", "EVENT"}),
-        "document agreement treaty declaration law book statement report title",
-    ),
-}
-# Units a count or amount is stated in, by their written forms: "how many km" is answered by
-# "a 12-kilometer section", "what percent" by "40%".
-_UNITS = {
-    "km": "km",
-    "kilometer": "km",
-    "kilometre": "km",
-    "kms": "km",
-    "mile": "mile",
-    "mi": "mile",
-    "meter": "m",
-    "metre": "m",
-    "percent": "%",
-    "percentage": "%",
-    "pct": "%",
-    "%": "%",
-    "dollar": "$",
-    "usd": "$",
-    "$": "$",
-    "euro": "€",
-    "eur": "€",
-    "€": "€",
-    "gigabit": "gbit",
-    "gbps": "gbit",
-    "megabit": "mbit",
-    "mbps": "mbit",
-    "terabit": "tbit",
-    "tbps": "tbit",
-    "byte": "byte",
-    "ton": "t",
-    "tonne": "t",
-    "barrel": "barrel",
-    "watt": "w",
-    "megawatt": "mw",
-    "mw": "mw",
-    "gigawatt": "gw",
-    "kilogram": "kg",
-    "kg": "kg",
-    "hour": "hour",
-    "hr": "hour",
-    "day": "day",
-    "week": "week",
-    "month": "month",
-    "year": "year",
-    "yr": "year",
-}
-
-
-def unit_of(word: str) -> str | None:
-    """The canonical unit a word names ("kilometres" -> "km"), if it names one."""
-    w = word.lower()
-    return _UNITS.get(w) or _UNITS.get(stem(w)) or _UNITS.get(w.rstrip("s"))
-
-
-def same_noun(word: str, noun: str) -> bool:
-    """Whether ``word`` is the (stemmed) ``noun``, or the same unit written another way."""
-    if stem(word.lower()) == noun:
-        return True
-    unit = unit_of(word)
-    return unit is not None and unit == unit_of(noun)
-
 
 HeadTyper = Callable[[str], str | None]  # head noun -> kind name (or None: no kind is close)
 Tagger = Callable[[str], list[tuple[str, str]]]  # text -> (word, Penn part-of-speech tag)
@@ -436,13 +309,3 @@ def _typed(phrase: str, typer: HeadTyper | None, wh: str, body: str) -> Expectat
 def asks_about_author(question: str) -> bool:
     """ "Who wrote ...": bylines and author notes are the evidence."""
     return bool(_AUTHOR_RE.search(question))
-
-
-def recency_cue(question: str) -> re.Match[str] | None:
-    """ "latest", "currently", "still": the question prefers the newest sources."""
-    return _RECENCY_RE.search(question)
-
-
-def without_recency_words(question: str) -> str:
-    """The question with its recency words removed (they are not content to match)."""
-    return _RECENCY_RE.sub(" ", question)

@@ -13,9 +13,36 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from rag.answer_types import KINDS
 from rag.embedding import Vectors
+from rag.value_patterns import NUMBERS, TIMES
 
+# Head noun -> wanted labels, decided by meaning. Each kind is described by a few nouns; a
+# head noun joins the kind whose nouns it is most similar to (embedding cosine).
+KINDS: dict[str, tuple[frozenset[str], str]] = {
+    "person": (
+        frozenset({"PERSON"}),
+        "person official leader minister president diplomat envoy author writer analyst "
+        "spokesman executive chairman ambassador general commander",
+    ),
+    "organisation": (
+        frozenset({"ORG", "NORP"}),
+        "organization company group institution agency bloc alliance party newspaper outlet "
+        "operator firm union coalition",
+    ),
+    "place": (
+        frozenset({"GPE", "LOC", "FAC"}),
+        "country city village town settlement region territory district place location "
+        "province exclave sea ocean river",
+    ),
+    "time": (TIMES, "date day month year time period decade week"),
+    "number": (NUMBERS, "number amount count percentage share figure total quantity"),
+    "money": (frozenset({"MONEY"}), "cost price money value budget fee payment"),
+    "event": (frozenset({"EVENT", "DATE"}), "event summit meeting conference war election"),
+    "document": (
+        frozenset({"LAW", "WORK_OF_ART", "PRODUCT", "EVENT"}),
+        "document agreement treaty declaration law book statement report title",
+    ),
+}
 MIN_SIMILARITY = 0.55  # cosine of single-word MiniLM embeddings; unrelated nouns sit at 0.2-0.45
 MIN_MARGIN = 0.08  # over the second-best kind: "deal" (money 0.57, number 0.51) is no kind
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from rag.documents import format_date
 from rag.index_data import IndexData
-from rag.verify import Source
+from rag.verdict import Source
 
 SYSTEM = """You answer questions about a document collection using only the numbered sources \
 the user sends.

@@ -17,12 +17,15 @@ from rag.answer_types import (
     Tagger,
     asks_about_author,
     expectation,
-    recency_cue,
-    without_recency_words,
 )
 from rag.temporal import Period
 from rag.text import normalise, terms
 
+_RECENCY_RE = re.compile(
+    r"\b(latest|current(ly)?|now|most recent|newest|today|still|so far|as of now|yet|"
+    r"recently|these days)\b",
+    re.I,
+)
 _WORD_RE = re.compile(r"[^\W_]+(?:[’'-][^\W_]+)*")
 
 
@@ -89,3 +92,13 @@ def analyse(
         period=period,
         after_newest=temporal.after_newest(text, newest) if temporal_cues else None,
     )
+
+
+def recency_cue(question: str) -> re.Match[str] | None:
+    """ "latest", "currently", "still": the question prefers the newest sources."""
+    return _RECENCY_RE.search(question)
+
+
+def without_recency_words(question: str) -> str:
+    """The question with its recency words removed (they are not content to match)."""
+    return _RECENCY_RE.sub(" ", question)

@@ -12,7 +12,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answer_types import NUMBER_RE, same_noun
 from rag.chunking import Sentence
 from rag.config import AnswerSettings
 from rag.dates import DATE_RE
@@ -22,6 +21,7 @@ from rag.index_data import IndexData
 from rag.question import Question
 from rag.retrieve import Hit
 from rag.text import normalise, terms
+from rag.value_patterns import NUMBER_RE, same_noun
 
 
 def count_near_noun(text: str, question: Question, window: int = 5) -> bool:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from rag.answer_types import Form, same_noun
+from rag.answer_types import Form
 from rag.chunking import Sentence
 from rag.claim_facts import numbers_in
 from rag.dates import DATE_RE
 from rag.question import Question
 from rag.text import normalise, terms
+from rag.value_patterns import same_noun
 
 MAX_REASON_WORDS = 18
 _NEGATION_RE = re.compile(

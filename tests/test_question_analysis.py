@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer_types import AGENTS, NAMED, NUMBERS, PLACES, TIMES, Form
+from rag.answer_types import Form
 from rag.chunking import Sentence
 from rag.config import Settings
 from rag.documents import DocMeta
@@ -20,6 +20,7 @@ from rag.question import Question, analyse
 from rag.schemas import Filters
 from rag.scoring import count_near_noun, holds_answer_type
 from rag.temporal import after_newest, matches, period_of
+from rag.value_patterns import AGENTS, NAMED, NUMBERS, PLACES, TIMES
 
 
 @pytest.fixture(scope="module")
