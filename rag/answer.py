@@ -167,11 +167,10 @@ def _repeats(chosen: list[Scored], data: IndexData, previous: str) -> bool:
 
 
 def _holds_answer(question: Question, short: str | None) -> bool:
-    """Whether a repeated quote still answers the new question: it holds the kind of value
-    asked for (a yes/no or a reason counts; a description does not)."""
-    if question.form in (Form.YES_NO, Form.REASON):
-        return True
-    return question.form is Form.VALUE and short is not None
+    """Whether repeated quotes still answer the new question: for a value, only if they hold
+    one of the kind asked for. (A description or a reason may well repeat; a word-level test
+    can't tell that a quote on Turkey's "commitment" answers "what did Turkey promise?".)"""
+    return question.form is not Form.VALUE or short is not None
 
 
 def focus_missing(question: Question, item: Scored, idf: SentenceIdf, reach: int = 1) -> float:

@@ -210,7 +210,14 @@ class Pipeline:
         allowed = _allowed_docs(loaded.data, filters)
         previous = next((t.content for t in reversed(history) if t.role == "assistant"), "")
         answer = extract(
-            question, qvec, hits, loaded.data, loaded.idf, self.settings.answer, allowed, previous
+            question,
+            qvec,
+            hits,
+            loaded.data,
+            loaded.idf,
+            self.settings.answer,
+            allowed,
+            previous,
         )
         timings["answer"] = round((time.perf_counter() - t0) * 1000, 3)
         timings["total"] = round((time.perf_counter() - start) * 1000, 3)
