@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from rag.config import Settings
 from rag.errors import InvalidInput
@@ -41,7 +41,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: NonBlank = Field(description="The question, in plain language.")
-    top_k: int | None = Field(
+    top_k: StrictInt | None = Field(
         None, ge=1, description="Passages to return (1 to service.max_top_k)."
     )
     history: list[ChatTurn] = Field(
@@ -60,7 +60,9 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: NonBlank
-    top_k: int | None = Field(None, ge=1, description="Results to return (1 to service.max_top_k).")
+    top_k: StrictInt | None = Field(
+        None, ge=1, description="Results to return (1 to service.max_top_k)."
+    )
     filters: Filters | None = None
 
 

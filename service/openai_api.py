@@ -22,7 +22,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from starlette.concurrency import iterate_in_threadpool
 
 from rag.chunking import get_encoding
@@ -60,7 +60,7 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     stream_options: dict[str, Any] | None = None
     n: int | None = Field(None, ge=1, le=1, description="Only one choice is produced.")
-    top_k: int | None = Field(
+    top_k: StrictInt | None = Field(
         None, ge=1, description="Extension: passages to return (1 to service.max_top_k)."
     )
     filters: Filters | None = Field(None, description="Extension: restrict to some documents.")
