@@ -136,13 +136,17 @@ def ask(
     if as_json:
         print(result.model_dump_json(indent=2))
         return
+    answer = result.answer
     if result.short_answer:
         where = (
             f" [{result.short_answer_citation}]" if result.short_answer_citation is not None else ""
         )
         print(f"{result.short_answer}{where}")
         print()
-    print(result.answer)
+        first, _, rest = answer.partition("\n")
+        if first.rstrip(".") == result.short_answer.rstrip("."):
+            answer = rest  # the answer text leads with it too: don't print it twice
+    print(answer)
     print()
     for c in result.citations:
         date = f"{c.date}{' (est.)' if c.date_estimated else ''}"
