@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before
@@ -28,6 +29,7 @@ def normalise(text: str) -> str:
     return text.strip().casefold()
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light English suffix strip: enough to match plurals and possessives."""
     word = re.sub(r"[’']s$", "", word)

@@ -4,6 +4,7 @@ provisions, causes; the entity labels of each kind; and units written several wa
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rag.text import stem
 
@@ -103,6 +104,7 @@ _UNITS = {
 }
 
 
+@lru_cache(maxsize=16384)
 def unit_of(word: str) -> str | None:
     """The canonical unit a word names ("kilometres" -> "km"), if it names one."""
     w = word.lower()
