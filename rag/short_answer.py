@@ -33,6 +33,10 @@ _STRONG_CUES = frozenset(
     "because|because of|due to|owing to|as a result of|in response to|in retaliation for|"
     "so that|in order to|given that|for fear".split("|")
 )
+_CONDITION_RE = re.compile(
+    r"\b(?:on (?:the )?condition that|provided(?: that)?|as long as|so long as|unless)\b[^,.;:]*",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,80})[”\"]")
 _LEADING_AUX = re.compile(
     r"^\s*(?:(?:is|was) it (?:true|correct|right|the case)(?: that)?|true or false:?|"
@@ -247,6 +251,9 @@ def decides(question: Question, quote: str, weight: Callable[[str], float]) -> f
 def _negated_near(quote: str, claim_terms: list[str], reach: int = 6) -> bool:
     """A negation within ``reach`` words of one of the claim's words ("was not signed"), not
     anywhere in a long sentence."""
+    # A condition attached to a statement doesn't negate it: "approved it, but only on
+    # condition that no dredging takes place" still approved it.
+    quote = _CONDITION_RE.sub(" ", quote)
     words = re.findall(r"[^\W_]+(?:[’'][^\W_]+)*", quote)
     stems = [terms(w)[:1] for w in words]
     at = [i for i, t in enumerate(stems) if t and (t[0] in claim_terms)]

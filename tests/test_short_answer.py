@@ -240,11 +240,6 @@ def test_yes_or_no_is_decided_by_the_quote(question: str, quote: str, expected: 
     assert short_answer.yes_no(_question(question), quote) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in rag/short_answer.py yes_no(): any negation word anywhere in the quote flips "
-    "the answer, here the 'no' of a condition ('on condition that no dredging takes place')",
-)
 def test_a_negation_in_a_condition_does_not_make_it_no() -> None:
     quote = (
         "The national environment agency approved it on 9 May 2025, but only on condition that "
