@@ -124,10 +124,6 @@ ANSWERABLE = [
         "Yes",
         "approved it on 9 May 2025",
         id="did-yes",
-        marks=_weak(
-            "'No': the quote's condition 'no dredging takes place between March and May' "
-            "is read as negating the approval"
-        ),
     ),
     pytest.param(
         "is it true the fishermens association backed the plan",
