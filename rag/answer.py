@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from rag import short_answer
 from rag.answer_types import Form
 from rag.chunking import Sentence
@@ -22,7 +20,6 @@ from rag.schemas import Citation
 from rag.scoring import (
     Scored,
     answering,
-    has_term,
     missing_key_share,
     score_sentences,
     support_score,
@@ -51,17 +48,12 @@ def extract(
     data: IndexData,
     idf: SentenceIdf,
     settings: AnswerSettings,
-    allowed: frozenset[str] | None = None,
     previous: str = "",
 ) -> Answer:
-    """Quote the sentences that answer ``question`` from the retrieved passages (and the
-    collection's most similar sentences, in documents ``allowed``), or abstain. ``previous`` is
-    the answer given to the conversation's last turn: repeating its quotes is not an answer to
-    a new question unless they hold what it asks for."""
-    extra = similar_sentences(question_vec, data, settings.sentence_pool, allowed)
-    scored = answering(
-        score_sentences(question_vec, question, hits, data, idf, settings, extra), question
-    )
+    """Quote the sentences that answer ``question`` from the retrieved passages, or abstain.
+    ``previous`` is the answer given to the conversation's last turn: repeating its quotes is
+    not an answer to a new question unless they hold what it asks for."""
+    scored = answering(score_sentences(question_vec, question, hits, data, idf, settings), question)
     support = support_score(scored, missing_key_share(question, hits, idf))
     n_docs = len(data.documents)
     if question.after_newest is not None:
@@ -72,19 +64,14 @@ def extract(
         )
         return Answer(text, True, 0.0)  # no source can hold evidence about a later time
     pool = scored if settings.value_lead else scored[:1]
-    short, lead, context = _best_value(question, pool, data, idf, settings)
+    short, lead = _best_value(question, pool, data, idf, settings)
     if lead is not None:
         scored = [lead, *[c for c in scored if c is not lead]]
-        # A value of the right kind among words the question doesn't use is not its answer.
-        support -= settings.value_focus_weight * (1.0 - context)
     if _head_unknown(question, idf):
         # "who is the CEO of ...": a collection that never names the role can't say who holds it
         support -= settings.unknown_head_penalty
     if scored:
-        # What the question is about (its names, numbers) must be where the answer is.
-        support = min(support, scored[0].score) - settings.focus_weight * focus_missing(
-            question, scored[0], idf
-        )
+        support = min(support, scored[0].score)  # the lead may be a lower-scoring span
     if support < settings.abstain_threshold:
         text = (
             f"{ABSTAIN_TEXT} None of the {n_docs} sources states this; the closest passages "
@@ -173,47 +160,6 @@ def _holds_answer(question: Question, short: str | None) -> bool:
     return question.form is not Form.VALUE or short is not None
 
 
-def focus_missing(question: Question, item: Scored, idf: SentenceIdf, reach: int = 1) -> float:
-    """Weighted share of the question's names and numbers absent from the span and the
-    ``reach`` sentences either side of it."""
-    if not question.key_terms:
-        return 0.0
-    sid = item.sentence.sent_id
-    bag: set[str] = set()
-    for other in range(
-        sid - reach - (1 if item.start < item.sentence.start else 0), sid + reach + 1
-    ):
-        near = idf.by_id.get(other)
-        if near is not None and near.doc_id == item.sentence.doc_id:
-            bag |= idf.sentence_terms[other]
-    frozen = frozenset(bag)
-    total = sum(idf.weight(t) for t in question.key_terms)
-    missing = sum(idf.weight(t) for t in question.key_terms if not has_term(t, frozen))
-    return missing / total if total else 0.0
-
-
-def similar_sentences(
-    question_vec: Vectors,
-    data: IndexData,
-    depth: int,
-    allowed: frozenset[str] | None = None,
-) -> list[int]:
-    """Ids of the ``depth`` sentences most similar to the question, across the collection:
-    the sentence holding the answer is often in a passage ranked too low to be mined."""
-    if depth <= 0 or not len(data.sentences):
-        return []
-    sims = data.sentence_vectors @ question_vec.reshape(-1)
-    order = np.argsort(-sims)
-    out: list[int] = []
-    for row in order:
-        sent = data.sentences[int(row)]
-        if allowed is None or sent.doc_id in allowed:
-            out.append(sent.sent_id)
-            if len(out) >= depth:
-                break
-    return out
-
-
 _ANAPHOR = re.compile(
     r"^[\s(“\"']*(he|she|it|they|this|these|those|that|his|her|its|their|such|"
     r"the latter|the former)\b",
@@ -251,16 +197,15 @@ def _best_value(
     data: IndexData,
     idf: SentenceIdf,
     settings: AnswerSettings,
-) -> tuple[str | None, Scored | None, float]:
-    """The asked-for value, the span it comes from and the share of the question's words
-    around it, among the best candidate spans.
+) -> tuple[str | None, Scored | None]:
+    """The asked-for value and the span it comes from, among the best candidate spans.
 
     A value scores as its span does, plus how many of the question's words stand around it and
     how rare it is in the collection (an answer is rarely the name every sentence mentions).
     """
     if question.form is not Form.VALUE:
-        return None, None, 0.0
-    best: tuple[float, str, Scored, float] | None = None
+        return None, None
+    best: tuple[float, str, Scored] | None = None
     for item in scored[: settings.value_candidates]:
         if not item.type_ok:
             continue
@@ -276,10 +221,10 @@ def _best_value(
             if question.expects.wants_date:
                 score += settings.date_precision * _precision(text)
             if best is None or score > best[0]:
-                best = (score, text, item, context)
+                best = (score, text, item)
     if best is None:
-        return None, None, 0.0
-    return best[1], best[2], best[3]
+        return None, None
+    return best[1], best[2]
 
 
 def select(

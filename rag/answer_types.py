@@ -94,18 +94,12 @@ class Expectation:
     form: Form = Form.OTHER
     wh: str | None = None  # the question word ("who", "how many", "which", ...)
     head: str | None = None  # "which <clergyman>": the noun naming what is asked for
-    kind: str | None = None  # the head noun's kind (a key of KINDS)
     strict: bool = True  # only sentences holding such a value may answer (else: ranked first)
 
     @property
     def wants_date(self) -> bool:
         """Whether a point in time is asked for ("when", "what year")."""
         return self.pattern is DATE_RE
-
-    @property
-    def wants_number(self) -> bool:
-        """Whether a count or amount is asked for."""
-        return self.pattern is NUMBER_RE
 
 
 def words_of(text: str) -> list[str]:
@@ -277,7 +271,7 @@ def _typed(phrase: str, typer: HeadTyper | None, wh: str, body: str) -> Expectat
     if head == "year":
         return Expectation(TIMES, DATE_RE, form=Form.VALUE, wh=wh, head=head)
     if head in ("name", "names"):
-        return Expectation(NAMED, form=Form.VALUE, wh=wh, head=head, kind="name")
+        return Expectation(NAMED, form=Form.VALUE, wh=wh, head=head)
     if unit_of(head) is not None:  # "what percent of ...": a number in that unit
         return Expectation(NUMBERS, NUMBER_RE, stem(head), form=Form.VALUE, wh=wh, head=head)
     kind = None
@@ -295,14 +289,13 @@ def _typed(phrase: str, typer: HeadTyper | None, wh: str, body: str) -> Expectat
             form=Form.VALUE,
             wh=wh,
             head=head,
-            kind="money",
             strict=False,
         )
     patterns = {"number": NUMBER_RE, "money": NUMBER_RE, "time": DATE_RE, "document": NUMBERED_RE}
     pattern = patterns.get(kind)
     precise = MONEY_RE if kind == "money" else None
     return Expectation(
-        labels, pattern, precise=precise, form=Form.VALUE, wh=wh, head=head, kind=kind, strict=False
+        labels, pattern, precise=precise, form=Form.VALUE, wh=wh, head=head, strict=False
     )
 
 

@@ -133,13 +133,6 @@ class AnswerSettings(_Group):
         description="Repair the question's spelling and casing against the collection's words "
         "before analysing and searching it.",
     )
-    sentence_pool: int = Field(
-        0,
-        ge=0,
-        description="Sentences most similar to the question, across the collection, that join "
-        "the candidates besides those of the top passages (20 measured no better than 0 on the "
-        "tune splits: the top passages already hold them).",
-    )
     max_quotes: int = Field(2, ge=1, le=10, description="Quotes shown under the short answer.")
     max_quotes_unsure: int = Field(
         3,
@@ -147,18 +140,6 @@ class AnswerSettings(_Group):
         le=10,
         description="Quotes shown when there is no short answer (a view, a description, or a "
         "value not found): more context where no single value answers.",
-    )
-    focus_weight: float = Field(
-        0.0,
-        ge=0.0,
-        description="Support lost per unit share of the question's names and numbers missing "
-        "around the answering span.",
-    )
-    value_focus_weight: float = Field(
-        0.0,
-        ge=0.0,
-        description="Support lost in proportion to the share of the question's words missing "
-        "around the asked-for value.",
     )
     value_lead: bool = Field(
         True,

@@ -1,6 +1,6 @@
 """The kind of thing a head noun names ("clergyman" -> person), by embedding similarity.
 
-Each kind in ``rag.answer_types.KINDS`` is described by a few nouns; a head noun belongs to
+Each kind in ``KINDS`` is described by a few nouns; a head noun belongs to
 the kind holding its most similar noun, if that similarity is high enough. Unseen nouns work
 because the embedder, not a word list, decides.
 """
@@ -8,8 +8,8 @@ because the embedder, not a word list, decides.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,12 +26,12 @@ KINDS: dict[str, tuple[frozenset[str], str]] = {
     ),
     "organisation": (
         frozenset({"ORG", "NORP"}),
-        "organization company group institution agency bloc alliance party newspaper outlet "
+        "organization company group institution agency alliance party newspaper outlet "
         "operator firm union coalition",
     ),
     "place": (
         frozenset({"GPE", "LOC", "FAC"}),
-        "country city village town settlement region territory district place location "
+        "country city village town region territory district place location "
         "province exclave sea ocean river",
     ),
     "time": (TIMES, "date day month year time period decade week"),
@@ -57,15 +57,16 @@ class EmbeddingHeadTyper:
         self._min = min_similarity
         self._kinds: list[str] = []
         self._matrix: Vectors | None = None
-        self._cache: OrderedDict[str, str | None] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # request threads share the prototypes
+        self._kind_of = lru_cache(maxsize=4096)(self._kind)
 
     def _prototypes(self) -> Vectors:
-        if self._matrix is None:
-            words = [(kind, w) for kind, (_, nouns) in KINDS.items() for w in nouns.split()]
-            self._kinds = [k for k, _ in words]
-            self._matrix = np.asarray(self._embed([w for _, w in words]), dtype=np.float32)
-        return self._matrix
+        with self._lock:
+            if self._matrix is None:
+                words = [(kind, w) for kind, (_, nouns) in KINDS.items() for w in nouns.split()]
+                self._kinds = [k for k, _ in words]
+                self._matrix = np.asarray(self._embed([w for _, w in words]), dtype=np.float32)
+            return self._matrix
 
     def similarities(self, noun: str) -> dict[str, float]:
         """Best cosine of ``noun`` with each kind's nouns."""
@@ -76,18 +77,11 @@ class EmbeddingHeadTyper:
             best[kind] = max(best.get(kind, -1.0), float(sim))
         return best
 
+    def _kind(self, noun: str) -> str | None:
+        ranked = sorted(self.similarities(noun).items(), key=lambda kv: -kv[1])
+        (kind, sim), second = ranked[0], ranked[1][1] if len(ranked) > 1 else -1.0
+        return kind if sim >= self._min and sim - second >= MIN_MARGIN else None
+
     def __call__(self, noun: str) -> str | None:
         """The kind ``noun`` names, or None when no kind is similar enough."""
-        with self._lock:
-            if noun in self._cache:
-                self._cache.move_to_end(noun)
-                return self._cache[noun]
-        sims = self.similarities(noun)
-        ranked = sorted(sims.items(), key=lambda kv: -kv[1])
-        (kind, sim), second = ranked[0], ranked[1][1] if len(ranked) > 1 else -1.0
-        found = kind if sim >= self._min and sim - second >= MIN_MARGIN else None
-        with self._lock:
-            self._cache[noun] = found
-            if len(self._cache) > 4096:
-                self._cache.popitem(last=False)
-        return found
+        return self._kind_of(noun)

@@ -45,11 +45,6 @@ class Question:
     after_newest: str | None = None  # a time named that is later than the newest source
 
     @property
-    def rewritten(self) -> str | None:
-        """The standalone text when it differs from what was typed."""
-        return self.text if self.text != self.asked else None
-
-    @property
     def form(self) -> Form:
         """The question's shape: a value, a reason, yes/no, a description."""
         return self.expects.form

@@ -9,7 +9,6 @@ rank of the passage it came from. The best sentence's score is the abstention si
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.chunking import Sentence
@@ -109,16 +108,12 @@ def score_sentences(
     data: IndexData,
     idf: SentenceIdf,
     settings: AnswerSettings,
-    extra: Sequence[int] = (),
 ) -> list[Scored]:
-    """Support scores of the sentences in the top passages (and the ``extra`` sentence ids,
-    found by sentence similarity alone), best first."""
+    """Support scores of the sentences in the top passages, best first."""
     rank_of: dict[int, int] = {}
     for rank, hit in enumerate(hits[: settings.passages_considered]):
         for sid in hit.chunk.sentence_ids:
             rank_of.setdefault(sid, rank)
-    for sid in extra:
-        rank_of.setdefault(sid, settings.passages_considered)
     if not rank_of:
         return []
     ids = list(rank_of)

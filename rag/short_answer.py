@@ -15,6 +15,7 @@ from rag.chunking import Sentence
 from rag.claim_facts import numbers_in
 from rag.dates import DATE_RE
 from rag.question import Question
+from rag.scoring import has_term
 from rag.text import normalise, terms
 from rag.value_patterns import same_noun
 
@@ -124,7 +125,7 @@ def value_spans(
     numbered = _numbered(question, quote)
     if numbered:
         return numbered
-    if expects.head in ("name", "title", "slogan", "phrase", "word", "term"):
+    if expects.head in ("name", "title", "phrase", "word", "term"):
         # a title is usually quoted: "the “Agreement on Peace and ...”"
         quoted = [(m.start(1), m.end(1)) for m in _QUOTED.finditer(quote)]
         quoted = [q for q in quoted if not _in_question(quote[q[0] : q[1]], question)]
@@ -192,15 +193,8 @@ def context_overlap(
         return 0.0
     near = frozenset(terms(quote[max(0, span[0] - reach) : span[1] + reach]))
     total = sum(weight(t) for t in question.terms)
-    found = sum(weight(t) for t in question.terms if t in near or _similar_in(t, near))
+    found = sum(weight(t) for t in question.terms if has_term(t, near))
     return found / total if total else 0.0
-
-
-def _similar_in(term: str, bag: frozenset[str]) -> bool:
-    if len(term) < 5:
-        return False
-    k = max(5, len(term) - 2)
-    return any(w[:k] == term[:k] for w in bag if len(w) >= 5)
 
 
 def reason(quote: str) -> str | None:
@@ -244,7 +238,7 @@ def decides(question: Question, quote: str, weight: Callable[[str], float]) -> f
         return 0.0
     near = frozenset(terms(quote))
     total = sum(weight(t) for t in claim)
-    found = sum(weight(t) for t in claim if t in near or _similar_in(t, near))
+    found = sum(weight(t) for t in claim if has_term(t, near))
     return found / total if total else 0.0
 
 
