@@ -292,6 +292,9 @@ def test_follow_up_uses_the_history_kept_across_a_reload(page: Any, service: Ser
     page.goto(service.url + "/")
     _ask(page, SIGNING)
     expect(page.get_by_test_id("chat-answer").last).to_contain_text("June 22, 2026")
+    # The short answer leads the stream, so wait for the finished answer (feedback buttons
+    # come with `done`, when the conversation is stored) before reloading.
+    expect(page.get_by_test_id("chat-feedback-up").last).to_be_visible()
     page.reload()
     answers = page.get_by_test_id("chat-answer")
     expect(answers).to_have_count(1)  # the conversation survived the reload
