@@ -236,7 +236,9 @@ def select(
     best = scored[0].score
     chosen: list[Scored] = [scored[0]]
     rows = idf.row_of
-    pool = [c for c in scored[1:] if c.score >= best * settings.relative_cutoff and c.type_ok]
+    # Not only spans that hold the asked-for kind: the tagger misses values ("Armenia's Meghri"
+    # read as an organisation), and a best-scoring span must not vanish behind a typed one.
+    pool = [c for c in scored[1:] if c.score >= best * settings.relative_cutoff]
     while pool and len(chosen) < settings.max_sentences:
         docs = {c.sentence.doc_id for c in chosen}
         # A second source beats a near-tie from the same one: viewpoints side by side.
