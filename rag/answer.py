@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from rag import short_answer
@@ -27,6 +28,7 @@ from rag.scoring import (
 from rag.text import normalise, terms
 
 ABSTAIN_TEXT = "The documents don't say."
+Similarity = Callable[[Sequence[str], str], list[float]]  # phrases, target -> cosines
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,12 @@ def extract(
     idf: SentenceIdf,
     settings: AnswerSettings,
     previous: str = "",
+    similar: Similarity | None = None,
 ) -> Answer:
     """Quote the sentences that answer ``question`` from the retrieved passages, or abstain.
     ``previous`` is the answer given to the conversation's last turn: repeating its quotes is
-    not an answer to a new question unless they hold what it asks for."""
+    not an answer to a new question unless they hold what it asks for. ``similar`` scores how
+    well a candidate value fits the noun the question asks for ("which <energy field>")."""
     scored = answering(score_sentences(question_vec, question, hits, data, idf, settings), question)
     support = support_score(scored, missing_key_share(question, hits, idf))
     n_docs = len(data.documents)
@@ -64,7 +68,8 @@ def extract(
         )
         return Answer(text, True, 0.0)  # no source can hold evidence about a later time
     pool = scored if settings.value_lead else scored[:1]
-    short, lead = _best_value(question, pool, data, idf, settings)
+    short, lead = _best_value(question, pool, data, idf, settings, similar)
+    best = scored[0] if scored else None
     if lead is not None:
         scored = [lead, *[c for c in scored if c is not lead]]
     if _head_unknown(question, idf):
@@ -95,6 +100,10 @@ def extract(
         top = chosen[0].score
         chosen = chosen[:1] + [c for c in chosen[1:] if c.score >= settings.second_quote * top]
     chosen = chosen[: settings.max_quotes if short is not None else settings.max_quotes_unsure]
+    shown = {c.sentence.sent_id for c in chosen}
+    if best is not None and len(chosen) > 1 and best.sentence.sent_id not in shown:
+        # the value came from a lower-scoring span: the best-scoring one is shown beside it
+        chosen[-1] = window(best, idf)
     if previous and _repeats(chosen, data, previous) and not _holds_answer(question, short):
         text = (
             f"{ABSTAIN_TEXT} Beyond the passages already quoted, none of the {n_docs} sources "
@@ -197,34 +206,53 @@ def _best_value(
     data: IndexData,
     idf: SentenceIdf,
     settings: AnswerSettings,
+    similar: Similarity | None = None,
 ) -> tuple[str | None, Scored | None]:
     """The asked-for value and the span it comes from, among the best candidate spans.
 
-    A value scores as its span does, plus how many of the question's words stand around it and
-    how rare it is in the collection (an answer is rarely the name every sentence mentions).
+    A value scores as its span does, plus how many of the question's words stand around it,
+    how rare it is in the collection (an answer is rarely the name every sentence mentions),
+    and, where the question names what it wants ("which <region>"), how close the value is to
+    that noun in meaning. "who" prefers a person to an organisation or a place.
     """
     if question.form is not Form.VALUE:
         return None, None
-    best: tuple[float, str, Scored] | None = None
+    found: list[tuple[float, str, Scored]] = []
     for item in scored[: settings.value_candidates]:
-        if not item.type_ok:
+        if not item.type_ok and not question.expects.target:
             continue
         item = window(item, idf)
         quote = data.documents[item.sentence.doc_id].text[item.start : item.end]
-        for span in short_answer.value_spans(
-            question, quote, sentences_of(item, idf), idf.usual_label
-        ):
+        sentences = sentences_of(item, idf)
+        for span in short_answer.value_spans(question, quote, sentences, idf.usual_label):
             text = quote[span[0] : span[1]]
             rare = min((idf.weight(t) for t in terms(text)), default=0.0) / idf.default_idf
             context = short_answer.context_overlap(question, quote, span, idf.weight)
             score = item.score + settings.value_context * context + settings.value_rarity * rare
             if question.expects.wants_date:
                 score += settings.date_precision * _precision(text)
-            if best is None or score > best[0]:
-                best = (score, text, item)
-    if best is None:
+            if question.expects.wh in _WHO_WORDS and _label(text, sentences, idf) == "PERSON":
+                score += settings.who_person
+            found.append((score, text, item))
+    if not found:
         return None, None
-    return best[1], best[2]
+    target = question.expects.target
+    if target and similar is not None and settings.value_type:
+        fits = similar([text for _, text, _ in found], target)
+        found = [
+            (score + settings.value_type * fit, text, item)
+            for (score, text, item), fit in zip(found, fits, strict=True)
+        ]
+    _, text, item = max(found, key=lambda f: f[0])
+    return text, item
+
+
+def _label(text: str, sentences: list[Sentence], idf: SentenceIdf) -> str | None:
+    """The entity label the tagger (or the collection, usually) gives ``text``."""
+    usual = idf.usual_label.get(text.casefold())
+    if usual is not None:
+        return usual
+    return next((label for s in sentences for label, ent in s.entities if ent == text), None)
 
 
 def select(

@@ -95,6 +95,9 @@ class Expectation:
     wh: str | None = None  # the question word ("who", "how many", "which", ...)
     head: str | None = None  # "which <clergyman>": the noun naming what is asked for
     strict: bool = True  # only sentences holding such a value may answer (else: ranked first)
+    # What an answer must be an instance of, by meaning: "which <energy field>", "the name of
+    # <the peace text>". Set where the kind is read from a noun, not for dates and numbers.
+    target: str | None = None
 
     @property
     def wants_date(self) -> bool:
@@ -270,8 +273,9 @@ def _typed(phrase: str, typer: HeadTyper | None, wh: str, body: str) -> Expectat
         return Expectation(TIMES, DATE_RE, precise=MONTH_RE, form=Form.VALUE, wh=wh, head=head)
     if head == "year":
         return Expectation(TIMES, DATE_RE, form=Form.VALUE, wh=wh, head=head)
-    if head in ("name", "names"):
-        return Expectation(NAMED, form=Form.VALUE, wh=wh, head=head)
+    if head in ("name", "names", "title", "titles"):
+        named = _named_thing(body, head)
+        return Expectation(NAMED, form=Form.VALUE, wh=wh, head=head, target=named)
     if unit_of(head) is not None:  # "what percent of ...": a number in that unit
         return Expectation(NUMBERS, NUMBER_RE, stem(head), form=Form.VALUE, wh=wh, head=head)
     kind = None
@@ -279,7 +283,7 @@ def _typed(phrase: str, typer: HeadTyper | None, wh: str, body: str) -> Expectat
         kind = typer(phrase) if phrase != head else None
         kind = kind or typer(head)
     if kind is None:
-        return Expectation(form=Form.VALUE, wh=wh, head=head)
+        return Expectation(form=Form.VALUE, wh=wh, head=head, target=phrase)
     labels = KINDS[kind][0]
     if kind == "number" and _MONEY_CUE.search(body):
         return Expectation(
@@ -294,9 +298,40 @@ def _typed(phrase: str, typer: HeadTyper | None, wh: str, body: str) -> Expectat
     patterns = {"number": NUMBER_RE, "money": NUMBER_RE, "time": DATE_RE, "document": NUMBERED_RE}
     pattern = patterns.get(kind)
     precise = MONEY_RE if kind == "money" else None
+    target = phrase if kind not in ("number", "money", "time") else None
     return Expectation(
-        labels, pattern, precise=precise, form=Form.VALUE, wh=wh, head=head, strict=False
+        labels,
+        pattern,
+        precise=precise,
+        form=Form.VALUE,
+        wh=wh,
+        head=head,
+        strict=False,
+        target=target,
     )
+
+
+_OF_END = frozenset(
+    "that which who whom they he she it we you in on at for by with from to is are was were "
+    "did does do has have had will would and or but as than when where after before".split()
+)
+
+
+def _named_thing(body: str, head: str) -> str | None:
+    """ "what is the name of the peace text they initialed": what the name names ("peace
+    text"), the words after "of" up to the clause that follows."""
+    words = words_of(body)
+    for i, word in enumerate(words[:-2]):
+        if stem(word) == stem(head) and words[i + 1] == "of":
+            phrase: list[str] = []
+            for w in words[i + 2 : i + 8]:
+                if w in ("the", "a", "an", "its", "their", "this", "that") and not phrase:
+                    continue
+                if w in _OF_END:
+                    break
+                phrase.append(w)
+            return " ".join(phrase) or None
+    return None
 
 
 def asks_about_author(question: str) -> bool:

@@ -176,6 +176,15 @@ class AnswerSettings(_Group):
     value_rarity: float = Field(
         0.1, ge=0.0, description="Weight of a value's rarity in the collection (idf share)."
     )
+    value_type: float = Field(
+        0.3,
+        ge=0.0,
+        description="Weight of a value's closeness in meaning to the noun the question asks "
+        "for ('which <energy field>': 'nuclear'; 'the name of <the peace text>').",
+    )
+    who_person: float = Field(
+        0.1, ge=0.0, description="For 'who' questions, a bonus for a person over other names."
+    )
     second_quote: float = Field(
         0.8,
         ge=0.0,

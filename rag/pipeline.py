@@ -27,6 +27,7 @@ from rag.head_typer import EmbeddingHeadTyper
 from rag.index_data import IndexData
 from rag.indexer import Progress
 from rag.nlp import pos_tags
+from rag.phrase_vectors import PhraseSimilarity
 from rag.query_encoder import QueryEncoder
 from rag.question import Question, analyse
 from rag.retrieve import Hit, Mask
@@ -58,6 +59,7 @@ class Pipeline:
         self.collection = Collection(settings, embedder, splitter)
         self._encoder: QueryEncoder | None = None
         self._typer: EmbeddingHeadTyper | None = None
+        self._similar: PhraseSimilarity | None = None
         self.analyze: conversation.Analyzer = conversation.spacy_phrases
         # Writes the answer: extractive by default, or a model whose sentences are verified.
         self.generator: generate.Generator = generate.make_generator(settings.generator)
@@ -124,6 +126,13 @@ class Pipeline:
         if self._typer is None:
             self._typer = EmbeddingHeadTyper(self.embedder.inner.embed)
         return self._typer
+
+    @property
+    def phrase_similarity(self) -> PhraseSimilarity:
+        """How close a candidate value is to the noun a question asks for."""
+        if self._similar is None:
+            self._similar = PhraseSimilarity(self.embedder.inner.embed)
+        return self._similar
 
     # -- queries -----------------------------------------------------------------------------
     def embed_query(self, text: str) -> Vectors:
@@ -217,6 +226,7 @@ class Pipeline:
             loaded.idf,
             self.settings.answer,
             previous,
+            self.phrase_similarity,
         )
         timings["answer"] = round((time.perf_counter() - t0) * 1000, 3)
         timings["total"] = round((time.perf_counter() - start) * 1000, 3)

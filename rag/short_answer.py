@@ -16,7 +16,7 @@ from rag.claim_facts import numbers_in
 from rag.dates import DATE_RE
 from rag.question import Question
 from rag.scoring import has_term
-from rag.text import normalise, terms
+from rag.text import STOPWORDS, normalise, terms
 from rag.value_patterns import same_noun
 
 MAX_REASON_WORDS = 18
@@ -125,6 +125,7 @@ def value_spans(
     numbered = _numbered(question, quote)
     if numbered:
         return numbered
+    named = _named_by_head(question, quote)
     if expects.head in ("name", "title", "phrase", "word", "term"):
         # a title is usually quoted: "the “Agreement on Peace and ...”"
         quoted = [(m.start(1), m.end(1)) for m in _QUOTED.finditer(quote)]
@@ -146,12 +147,55 @@ def value_spans(
                 ]
                 if expects.counted:
                     spans = [_with_counted_noun(quote, s, expects.counted) for s in spans]
-        return spans
+        return _merge(named, spans) if expects.target else spans
     if expects.form is Form.VALUE and expects.head:
-        # "what slogan ...": a quoted phrase the question doesn't state.
+        # "what slogan ...": a quoted phrase, a name, or "<Name> <head>" the question doesn't
+        # state; which of them is an instance of the head noun is for its meaning to decide.
         quoted = [(m.start(1), m.end(1)) for m in _QUOTED.finditer(quote)]
-        return [s for s in quoted if not _in_question(quote[s[0] : s[1]], question)]
+        quoted = [s for s in quoted if not _in_question(quote[s[0] : s[1]], question)]
+        if expects.target is None:
+            return quoted
+        things = _entity_spans(quote, sentences, THINGS, question, usual)
+        return _merge(named, _merge(quoted, things))
     return []
+
+
+# Entity labels that can name a thing a "what <noun>" question asks for (not a date or count).
+THINGS = frozenset(
+    "PERSON NORP FAC ORG GPE LOC PRODUCT EVENT WORK_OF_ART LAW LANGUAGE ORDINAL".split()
+)
+_NAME_WORD = r"[A-Z][\w’'-]*"
+
+
+def _named_by_head(question: Question, quote: str) -> list[tuple[int, int]]:
+    """ "which region": "Meghri region", "the Kalbajar district": capitalised words directly
+    before the head noun name an instance of it (a possessive before them is left out)."""
+    head = question.expects.head
+    if not head or question.expects.form is not Form.VALUE or not head.isalpha():
+        return []
+    pattern = rf"\b((?:{_NAME_WORD}\s+){{1,3}}){re.escape(head)}s?\b"
+    out = []
+    for match in re.finditer(pattern, quote):
+        start = match.start(1)
+        for word in match.group(1).split():
+            # "Armenia’s Meghri region", "The Tavush region": not part of the name
+            if not (re.search(r"[’']s$", word) or word.casefold() in STOPWORDS):
+                break
+            start = quote.index(word, start) + len(word)
+            start += len(quote[start:]) - len(quote[start:].lstrip())
+        name = quote[start : match.end(1)].strip()
+        if name and not _in_question(name, question):
+            out.append((start, match.end()))
+    return out
+
+
+def _merge(first: list[tuple[int, int]], second: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Both lists of spans, without a span that overlaps one already kept."""
+    out = list(first)
+    for span in second:
+        if not any(s < span[1] and span[0] < e for s, e in out):
+            out.append(span)
+    return out
 
 
 def _numbered(question: Question, quote: str) -> list[tuple[int, int]]:

@@ -302,3 +302,44 @@ def test_a_two_sentence_quote_opening_with_its_includes_the_sentence_before(
 ) -> None:
     widened = window(_span(ferry, "Its chief executive", sentences=2), ferry.loaded.idf)
     assert _quote(ferry, widened).startswith("The route will be run by Bay Ferries.")
+
+
+# -- "which <noun>": an instance of the noun -------------------------------------------------
+
+
+def test_a_name_standing_before_the_head_noun_answers(splitter: SpacySplitter) -> None:
+    # The tagger reads "Corran’s Westmoor" as one organisation; the structure "<Name> district"
+    # still says which district, and the possessive before it is not part of the name.
+    quote = (
+        "The ministry wants the new line to run through Corran’s Westmoor district, while "
+        "the council prefers the coast."
+    )
+    profile = analyse("which district should the new line run through", tags=pos_tags)
+    assert profile.expects.head == "district"
+    spans = short_answer.value_spans(profile, quote, _sentences(splitter, quote))
+    assert "Westmoor district" in [quote[s:e] for s, e in spans]
+
+
+def test_the_name_question_asks_for_what_is_named() -> None:
+    profile = analyse("what is the official name of the harbour treaty they signed", tags=pos_tags)
+    assert profile.expects.head == "name"
+    assert profile.expects.target == "harbour treaty"
+
+
+def test_phrase_similarity_prefers_an_instance_of_the_noun() -> None:
+    from rag.config import Settings
+    from rag.embedding import make_embedder
+    from rag.phrase_vectors import PhraseSimilarity
+
+    calls: list[int] = []
+    inner = make_embedder(Settings().embedding.model, 32)
+
+    def embed(texts):  # type: ignore[no-untyped-def]
+        calls.append(len(texts))
+        return inner.embed(texts)
+
+    similar = PhraseSimilarity(embed)
+    oil, newspaper = similar(["crude oil", "The Daily Courier"], "commodity")
+    assert oil > newspaper
+    similar(["crude oil"], "commodity")  # both phrases are kept: nothing is embedded again
+    assert calls == [3]
