@@ -13,6 +13,7 @@ from rag.citing import attribution, cite, short_attribution
 from rag.config import AnswerSettings
 from rag.dates import DAY_RE, MONTH_RE
 from rag.embedding import Vectors
+from rag.focus import focus
 from rag.idf import SentenceIdf
 from rag.index_data import IndexData
 from rag.question import Question
@@ -70,6 +71,12 @@ def extract(
     pool = scored if settings.value_lead else scored[:1]
     short, lead = _best_value(question, pool, data, idf, settings, similar)
     best = scored[0] if scored else None
+    if lead is not None and _focus(question, lead, idf, similar, settings) < settings.min_focus:
+        # a value of the kind asked for, but the question's words aren't around it: it is
+        # about something else ("100,000 people fled" for "how many died in the crash")
+        if best is None or _focus(question, best, idf, similar, settings) < settings.min_focus:
+            support -= settings.unfocused_penalty
+        short, lead = None, None  # the best span's quotes, without a value they don't state
     if lead is not None:
         scored = [lead, *[c for c in scored if c is not lead]]
     if _head_unknown(question, idf):
@@ -131,6 +138,20 @@ def _head_unknown(question: Question, idf: SentenceIdf) -> bool:
     if question.form is not Form.VALUE or not head or question.expects.wh not in _WHO_WORDS:
         return False  # "who is the <role>" only: a thing is often named in other words
     return any(t not in idf.vocabulary for t in terms(head))
+
+
+def _focus(
+    question: Question,
+    lead: Scored,
+    idf: SentenceIdf,
+    similar: Similarity | None,
+    settings: AnswerSettings,
+) -> float:
+    """How much of what the question asks about the value's span (and its source) covers."""
+    bag: frozenset[str] = frozenset()
+    for sent in sentences_of(window(lead, idf), idf):
+        bag |= idf.sentence_terms[sent.sent_id]
+    return focus(question, bag, idf.weight, similar, enough=settings.min_focus)
 
 
 def _precision(text: str) -> float:

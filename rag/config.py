@@ -176,6 +176,17 @@ class AnswerSettings(_Group):
     value_rarity: float = Field(
         0.1, ge=0.0, description="Weight of a value's rarity in the collection (idf share)."
     )
+    min_focus: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="A value answers only if its span covers at least this (weighted) share of "
+        "the question's words (0 turns the check off). tune: 0.2 kept every answer and added "
+        "abstentions on both sets; 0.25+ lost answers.",
+    )
+    unfocused_penalty: float = Field(
+        0.5, ge=0.0, description="Support lost by a value whose span misses the question's words."
+    )
     value_type: float = Field(
         0.3,
         ge=0.0,

@@ -1,0 +1,67 @@
+"""Whether a quoted value is about what the question asks: the question's words around it.
+
+"how many people died in the airline crash" is not answered by "100,000 people fled": the
+count is of the right kind, but "died", "airline" and "crash" are nowhere near it. The focus of
+a span is the weighted share of the question's content words it covers - literally, as another
+form of the word, or by a word of close meaning ("assistance" for "aid") - where a word weighs
+by its rarity in the collection and in English (so "going" or "actually" barely count). The
+words that name what is asked for ("which <region>", "how many", "what date") are left out:
+the value itself answers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+
+from rag.question import Question
+from rag.scoring import has_term
+from rag.text import terms
+
+Similarity = Callable[[Sequence[str], str], list[float]]  # phrases, target -> cosines
+NEAR = 0.5  # word cosine (MiniLM) below which two words are unrelated
+SAME = 0.75  # and above which one stands for the other
+
+
+@lru_cache(maxsize=65536)
+def informativeness(word: str) -> float:
+    """1 for a rare English word ("brandy", "airline"), down to 0.1 for the most common
+    ("going", "get"): a question's filler words shouldn't decide what it is about."""
+    from wordfreq import zipf_frequency
+
+    return min(1.0, max(0.1, (7.0 - zipf_frequency(word, "en")) / 4.0))
+
+
+def asked_terms(question: Question) -> tuple[str, ...]:
+    """The question's content words, without those naming the kind of value it asks for."""
+    expects = question.expects
+    kind_words = " ".join(w for w in (expects.wh, expects.head, expects.target) if w)
+    skip = set(terms(kind_words)) | {"date", "name", "kind", "type", "sort"}
+    return tuple(t for t in question.terms if t not in skip)
+
+
+def focus(
+    question: Question,
+    span_terms: Iterable[str],
+    weight: Callable[[str], float],
+    similar: Similarity | None = None,
+    enough: float = 1.0,
+) -> float:
+    """Weighted share of the question's words that ``span_terms`` cover (1.0: no words).
+    Words of close meaning are only looked for while the literal share is below ``enough``
+    (the caller's threshold): they can only raise it."""
+    asked = asked_terms(question)
+    if not asked:
+        return 1.0
+    bag = frozenset(span_terms)
+    weights = {t: weight(t) * informativeness(t) for t in asked}
+    cover = {t: 1.0 for t in asked if has_term(t, bag)}
+    missing = [t for t in asked if t not in cover]
+    total = sum(weights.values())
+    literal = sum(weights[t] for t in cover) / total if total else 1.0
+    if missing and similar is not None and bag and literal < enough:
+        words = sorted(w for w in bag if w.isalpha())
+        for t in missing:
+            best = max(similar(words, t), default=0.0) if words else 0.0
+            cover[t] = min(1.0, max(0.0, (best - NEAR) / (SAME - NEAR)))
+    return sum(w * cover.get(t, 0.0) for t, w in weights.items()) / total if total else 1.0

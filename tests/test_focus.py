@@ -1,0 +1,36 @@
+"""Focus: a value answers only if the question's words stand around it."""
+
+from __future__ import annotations
+
+from rag.config import Settings
+from rag.embedding import make_embedder
+from rag.focus import asked_terms, focus
+from rag.nlp import pos_tags
+from rag.phrase_vectors import PhraseSimilarity
+from rag.question import analyse
+from rag.text import terms
+
+
+def _weight(term: str) -> float:
+    return 1.0
+
+
+def test_a_count_about_something_else_is_out_of_focus() -> None:
+    question = analyse("how many people died in the ferry crash", tags=pos_tags)
+    assert "many" not in asked_terms(question)  # the value itself answers "how many"
+    other = terms("Approximately 100,000 people fled to the coast in the days that followed.")
+    about = terms("The crash of the Lindell ferry killed 38 people in March.")
+    assert focus(question, other, _weight) < 0.2 <= focus(question, about, _weight)
+
+
+def test_words_of_close_meaning_count() -> None:
+    similar = PhraseSimilarity(make_embedder(Settings().embedding.model, 32).embed)
+    question = analyse("how much aid did the union give the city", tags=pos_tags)
+    span = terms("The union gave the city 40 million in assistance last year.")
+    assert focus(question, span, _weight, similar) > focus(question, span, _weight)
+
+
+def test_the_kind_asked_for_is_not_a_word_to_cover() -> None:
+    question = analyse("on what date did the ferry line reopen", tags=pos_tags)
+    assert "date" not in asked_terms(question)
+    assert focus(question, terms("The ferry line reopened on 3 May."), _weight) == 1.0
