@@ -284,30 +284,18 @@ def _typed(phrase: str, typer: HeadTyper | None, wh: str, body: str) -> Expectat
         kind = kind or typer(head)
     if kind is None:
         return Expectation(form=Form.VALUE, wh=wh, head=head, target=phrase)
-    labels = KINDS[kind][0]
     if kind == "number" and _MONEY_CUE.search(body):
-        return Expectation(
-            frozenset({"MONEY"}),
-            NUMBER_RE,
-            precise=MONEY_RE,
-            form=Form.VALUE,
-            wh=wh,
-            head=head,
-            strict=False,
-        )
+        kind = "money"  # "what figure did the port spend": an amount of money
     patterns = {"number": NUMBER_RE, "money": NUMBER_RE, "time": DATE_RE, "document": NUMBERED_RE}
-    pattern = patterns.get(kind)
-    precise = MONEY_RE if kind == "money" else None
-    target = phrase if kind not in ("number", "money", "time") else None
     return Expectation(
-        labels,
-        pattern,
-        precise=precise,
+        KINDS[kind][0],
+        patterns.get(kind),
+        precise=MONEY_RE if kind == "money" else None,
         form=Form.VALUE,
         wh=wh,
         head=head,
         strict=False,
-        target=target,
+        target=phrase if kind not in ("number", "money", "time") else None,
     )
 
 
