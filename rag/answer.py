@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from rag import short_answer
@@ -16,6 +15,7 @@ from rag.embedding import Vectors
 from rag.focus import focus
 from rag.idf import SentenceIdf
 from rag.index_data import IndexData
+from rag.phrase_vectors import Similarity
 from rag.question import Question
 from rag.retrieve import Hit
 from rag.schemas import Citation
@@ -29,7 +29,6 @@ from rag.scoring import (
 from rag.text import normalise, terms
 
 ABSTAIN_TEXT = "The documents don't say."
-Similarity = Callable[[Sequence[str], str], list[float]]  # phrases, target -> cosines
 
 
 @dataclass(frozen=True)
@@ -107,8 +106,7 @@ def extract(
         top = chosen[0].score
         chosen = chosen[:1] + [c for c in chosen[1:] if c.score >= settings.second_quote * top]
     chosen = chosen[: settings.max_quotes if short is not None else settings.max_quotes_unsure]
-    shown = {c.sentence.sent_id for c in chosen}
-    if best is not None and len(chosen) > 1 and best.sentence.sent_id not in shown:
+    if best is not None and len(chosen) > 1 and not any(_covers(c, best) for c in chosen):
         # the value came from a lower-scoring span: the best-scoring one is shown beside it
         chosen[-1] = window(best, idf)
     if previous and _repeats(chosen, data, previous) and not _holds_answer(question, short):
@@ -142,16 +140,25 @@ def _head_unknown(question: Question, idf: SentenceIdf) -> bool:
 
 def _focus(
     question: Question,
-    lead: Scored,
+    item: Scored,
     idf: SentenceIdf,
     similar: Similarity | None,
     settings: AnswerSettings,
 ) -> float:
-    """How much of what the question asks about the value's span (and its source) covers."""
+    """How much of what the question asks about a span (with its source's title, outlet and
+    authors) covers."""
     bag: frozenset[str] = frozenset()
-    for sent in sentences_of(window(lead, idf), idf):
+    for sent in sentences_of(window(item, idf), idf):
         bag |= idf.sentence_terms[sent.sent_id]
     return focus(question, bag, idf.weight, similar, enough=settings.min_focus)
+
+
+def _covers(shown: Scored, item: Scored) -> bool:
+    """Whether the quote ``shown`` already holds ``item``'s sentence."""
+    sent = item.sentence
+    return (
+        shown.sentence.doc_id == sent.doc_id and shown.start <= sent.start and sent.end <= shown.end
+    )
 
 
 def _precision(text: str) -> float:

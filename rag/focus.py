@@ -11,14 +11,14 @@ the value itself answers them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
+from rag.phrase_vectors import Similarity
 from rag.question import Question
 from rag.scoring import has_term
 from rag.text import terms
 
-Similarity = Callable[[Sequence[str], str], list[float]]  # phrases, target -> cosines
 NEAR = 0.5  # word cosine (MiniLM) below which two words are unrelated
 SAME = 0.75  # and above which one stands for the other
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from rag.batching import QueryBatcher
 from rag.embedding import Vectors
+from rag.vector_cache import VectorCache
 
 CACHE_SIZE = 2048  # distinct recent questions kept (~1.5 KB each for 384 dims)
 
@@ -17,19 +16,12 @@ class QueryEncoder:
 
     def __init__(self, embed: Callable[[Sequence[str]], Vectors], batch: int) -> None:
         self._batcher = QueryBatcher(embed, batch)
-        self._cache: OrderedDict[str, Vectors] = OrderedDict()
-        self._lock = threading.Lock()  # request threads share the cache
+        self._cache = VectorCache(CACHE_SIZE)
 
     def __call__(self, text: str) -> Vectors:
         """The query's embedding (from the cache when it was asked recently)."""
-        with self._lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                return cached
-        vec = self._batcher(text)
-        with self._lock:
-            self._cache[text] = vec
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+        vec = self._cache.get(text)
+        if vec is None:
+            vec = self._batcher(text)
+            self._cache.put(text, vec)
         return vec

@@ -17,7 +17,7 @@ from rag.dates import DATE_RE
 from rag.question import Question
 from rag.scoring import has_term
 from rag.text import STOPWORDS, normalise, terms
-from rag.value_patterns import same_noun
+from rag.value_patterns import THINGS, same_noun
 
 MAX_REASON_WORDS = 18
 _NEGATION_RE = re.compile(
@@ -125,7 +125,6 @@ def value_spans(
     numbered = _numbered(question, quote)
     if numbered:
         return numbered
-    named = _named_by_head(question, quote)
     if expects.head in ("name", "title", "phrase", "word", "term"):
         # a title is usually quoted: "the “Agreement on Peace and ...”"
         quoted = [(m.start(1), m.end(1)) for m in _QUOTED.finditer(quote)]
@@ -147,7 +146,7 @@ def value_spans(
                 ]
                 if expects.counted:
                     spans = [_with_counted_noun(quote, s, expects.counted) for s in spans]
-        return _merge(named, spans) if expects.target else spans
+        return _merge(_named_by_head(question, quote), spans) if expects.target else spans
     if expects.form is Form.VALUE and expects.head:
         # "what slogan ...": a quoted phrase, a name, or "<Name> <head>" the question doesn't
         # state; which of them is an instance of the head noun is for its meaning to decide.
@@ -156,14 +155,10 @@ def value_spans(
         if expects.target is None:
             return quoted
         things = _entity_spans(quote, sentences, THINGS, question, usual)
-        return _merge(named, _merge(quoted, things))
+        return _merge(_named_by_head(question, quote), _merge(quoted, things))
     return []
 
 
-# Entity labels that can name a thing a "what <noun>" question asks for (not a date or count).
-THINGS = frozenset(
-    "PERSON NORP FAC ORG GPE LOC PRODUCT EVENT WORK_OF_ART LAW LANGUAGE ORDINAL".split()
-)
 _NAME_WORD = r"[A-Z][\w’'-]*"
 
 

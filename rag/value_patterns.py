@@ -55,6 +55,8 @@ AGENTS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 NAMED = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "LAW", "WORK_OF_ART"}
 )
+# What can name a thing a "what <noun>" question asks for: a name, a language, "the 11th".
+THINGS = NAMED | {"LANGUAGE", "ORDINAL"}
 
 
 # Units a count or amount is stated in, by their written forms: "how many km" is answered by

@@ -237,3 +237,9 @@ def test_filters_match_metadata() -> None:
     assert not matches(meta, "a.txt", Filters(date_from="2025-01-01"))
     assert not matches(meta, "a.txt", Filters(doc_ids=["b.txt"]))
     assert not matches(DocMeta(title="t"), "a.txt", Filters(date_to="2025"))  # undated
+
+
+def test_the_name_question_asks_for_what_is_named() -> None:
+    profile = analyse("what is the official name of the harbour treaty they signed", tags=pos_tags)
+    assert profile.expects.head == "name"
+    assert profile.expects.target == "harbour treaty"

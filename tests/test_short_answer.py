@@ -318,28 +318,3 @@ def test_a_name_standing_before_the_head_noun_answers(splitter: SpacySplitter) -
     assert profile.expects.head == "district"
     spans = short_answer.value_spans(profile, quote, _sentences(splitter, quote))
     assert "Westmoor district" in [quote[s:e] for s, e in spans]
-
-
-def test_the_name_question_asks_for_what_is_named() -> None:
-    profile = analyse("what is the official name of the harbour treaty they signed", tags=pos_tags)
-    assert profile.expects.head == "name"
-    assert profile.expects.target == "harbour treaty"
-
-
-def test_phrase_similarity_prefers_an_instance_of_the_noun() -> None:
-    from rag.config import Settings
-    from rag.embedding import make_embedder
-    from rag.phrase_vectors import PhraseSimilarity
-
-    calls: list[int] = []
-    inner = make_embedder(Settings().embedding.model, 32)
-
-    def embed(texts):  # type: ignore[no-untyped-def]
-        calls.append(len(texts))
-        return inner.embed(texts)
-
-    similar = PhraseSimilarity(embed)
-    oil, newspaper = similar(["crude oil", "The Daily Courier"], "commodity")
-    assert oil > newspaper
-    similar(["crude oil"], "commodity")  # both phrases are kept: nothing is embedded again
-    assert calls == [3]

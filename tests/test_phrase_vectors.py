@@ -1,0 +1,38 @@
+"""Phrase similarity (a value against the noun asked for) and the bounded vector cache."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from rag.config import Settings
+from rag.embedding import Vectors, make_embedder
+from rag.phrase_vectors import PhraseSimilarity
+from rag.vector_cache import VectorCache
+
+
+def test_an_instance_of_the_noun_is_closer_and_phrases_are_embedded_once() -> None:
+    inner = make_embedder(Settings().embedding.model, 32)
+    calls: list[list[str]] = []
+
+    def embed(texts: Sequence[str]) -> Vectors:
+        calls.append(list(texts))
+        return inner.embed(texts)
+
+    similar = PhraseSimilarity(embed)
+    oil, newspaper = similar(["crude oil", "The Daily Courier"], "commodity")
+    assert oil > newspaper
+    assert similar(["crude oil"], "commodity") == [oil]  # both kept: no second model call
+    assert calls == [["crude oil", "The Daily Courier", "commodity"]]
+
+
+def test_the_cache_keeps_the_most_recently_used() -> None:
+    cache = VectorCache(2)
+    one, two, three = (np.full(3, float(i), dtype=np.float32) for i in (1, 2, 3))
+    cache.put("one", one)
+    cache.put("two", two)
+    assert cache.get("one") is one  # "one" is now the most recently used
+    cache.put("three", three)
+    assert cache.get("two") is None
+    assert cache.get("one") is one and cache.get("three") is three
