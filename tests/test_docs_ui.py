@@ -15,8 +15,7 @@ from rag.pipeline import Pipeline
 from service.app import create_app
 from tests.conftest import with_service
 from tests.support import LiveServer
-
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.support.browser import launch_chromium, needs_chromium
 
 
 @pytest.fixture
@@ -58,16 +57,12 @@ def test_only_the_pages_assets_are_served_and_redoc_is_off(client: TestClient) -
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+@needs_chromium
 def test_docs_renders_the_operations_in_chromium_offline(app: Any) -> None:
     """Every request the page makes goes to the service; the operations render; no CSP breach."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with LiveServer(app) as live, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic"],
-        )
+        browser = launch_chromium(pw)
         try:
             context = browser.new_context()
             requested: list[str] = []

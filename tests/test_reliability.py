@@ -31,6 +31,7 @@ from service.widget import STATIC
 
 from .conftest import DATA, make_settings
 from .support import ServerProcess, rag_env
+from .support.browser import launch_chromium, needs_chromium
 
 TOKEN = "tok-Zq8s1x-secret"
 QUESTION = {"question": "How many steel cables were replaced?"}
@@ -469,22 +470,16 @@ def test_queries_without_words_are_answered_not_crashed(client: TestClient, text
 
 # -- the CSP in a real browser ---------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+@needs_chromium
 def test_demo_page_works_under_its_csp_in_chromium(tmp_path: Path, pipeline: Pipeline) -> None:
     """The page's inline script and the widget (styles, fetch, stream) run; nothing is blocked."""
     sync_api = pytest.importorskip("playwright.sync_api")
     env = rag_env(_settings(tmp_path).paths.index_dir, tmp_path / "data")
     with ServerProcess(env, tmp_path, tmp_path / "server.log") as server:
         with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic"],
-            )
+            browser = launch_chromium(pw)
             try:
                 page = browser.new_page()
                 page.set_default_timeout(30_000)

@@ -25,28 +25,16 @@ from rag.schemas import ChatTurn
 from service.app import create_app
 from tests.conftest import REPO, with_service
 from tests.support import LiveServer, loopback_socket
+from tests.support.browser import launch_chromium, needs_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SIGNING = "When did AzerTelecom and Telecom Armenia sign their agreement?"
 CENTER = "Center for Cyber Diplomacy and International Security"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-    ),
+    needs_chromium,
 ]
 
 
@@ -136,8 +124,7 @@ def service(
 def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     with sync_api.sync_playwright() as pw:
-        # Debian's chromium, never a browser downloaded by `playwright install`.
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        b = launch_chromium(pw)
         yield b
         b.close()
 

@@ -7,7 +7,8 @@
 - fakes: ``FakeSplitter`` (sentences and entities by rules, instead of spaCy);
 - scripted_llm: ``ScriptedLLM``/``scripted_llm`` (a chat-completions server that replies
   what the test queued), ``sources_of``, ``source_number``;
-- sse: ``parse_sse`` (Server-Sent Events into (event, data) pairs).
+- sse: ``parse_sse`` (Server-Sent Events into (event, data) pairs);
+- browser: ``launch_chromium``, ``needs_chromium`` (Debian's Chromium, never a downloaded one).
 """
 
 from tests.support.fakes import FakeSplitter
