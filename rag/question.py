@@ -49,6 +49,11 @@ class Question:
         """The question's shape: a value, a reason, yes/no, a description."""
         return self.expects.form
 
+    def states(self, fragment: str) -> bool:
+        """Whether the question already says ``fragment`` (a value it states is no answer)."""
+        norm = normalise(fragment)
+        return bool(re.search(rf"(?<![\w.]){re.escape(norm)}(?!\w)", self.norm))
+
     @property
     def expected(self) -> frozenset[str]:
         """Entity labels that would answer it (empty: any sentence may)."""

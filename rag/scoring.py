@@ -19,7 +19,7 @@ from rag.idf import SentenceIdf
 from rag.index_data import IndexData
 from rag.question import Question
 from rag.retrieve import Hit
-from rag.text import normalise, terms
+from rag.text import terms
 from rag.value_patterns import NUMBER_RE, same_noun
 
 
@@ -33,9 +33,7 @@ def count_near_noun(text: str, question: Question, window: int = 5) -> bool:
     tokens = re.findall(r"[$€£]?\d[\d,.]*|[^\W\d_]+|%", text)
     nouns = [i for i, tok in enumerate(tokens) if same_noun(tok, counted)]
     numbers = [
-        i
-        for i, tok in enumerate(tokens)
-        if NUMBER_RE.fullmatch(tok) and not _in_question(tok, question)
+        i for i, tok in enumerate(tokens) if NUMBER_RE.fullmatch(tok) and not question.states(tok)
     ]
     return any(abs(n - k) <= window for n in nouns for k in numbers)
 
@@ -65,7 +63,7 @@ def holds_answer_type(sentence: Sentence, text: str, question: Question) -> bool
     if question.expects.counted:
         return count_near_noun(text, question)
     for label, ent in sentence.entities:
-        if label in question.expected and not _in_question(ent, question):
+        if label in question.expected and not question.states(ent):
             # A date question wants a point in time ("June 2026"), not a span ("30 years").
             if label == "DATE" and question.expects.wants_date and not DATE_RE.search(ent):
                 continue
@@ -75,7 +73,7 @@ def holds_answer_type(sentence: Sentence, text: str, question: Question) -> bool
     pattern = question.expects.precise or question.expects.pattern
     if pattern is None:
         return False
-    return any(not _in_question(m.group(0), question) for m in pattern.finditer(text))
+    return any(not question.states(m.group(0)) for m in pattern.finditer(text))
 
 
 def has_term(term: str, bag: frozenset[str]) -> bool:
@@ -94,11 +92,6 @@ def matches(a: str, b: str) -> bool:
         return False
     k = max(5, min(len(a), len(b)) - 2)
     return a[:k] == b[:k]
-
-
-def _in_question(fragment: str, question: Question) -> bool:
-    norm = normalise(fragment)
-    return bool(re.search(rf"(?<![\w.]){re.escape(norm)}(?!\w)", question.norm))
 
 
 def score_sentences(

@@ -16,7 +16,7 @@ from rag.claim_facts import numbers_in
 from rag.dates import DATE_RE
 from rag.question import Question
 from rag.scoring import has_term
-from rag.text import STOPWORDS, normalise, terms
+from rag.text import STOPWORDS, terms
 from rag.value_patterns import THINGS, same_noun
 
 MAX_REASON_WORDS = 18
@@ -44,11 +44,6 @@ _LEADING_AUX = re.compile(
     r"(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\b)\s*",
     re.I,
 )
-
-
-def _in_question(fragment: str, question: Question) -> bool:
-    norm = normalise(fragment)
-    return bool(re.search(rf"(?<![\w.]){re.escape(norm)}(?!\w)", question.norm))
 
 
 def _anchor(quote: str, question: Question) -> list[int]:
@@ -88,7 +83,7 @@ def _entity_spans(
     expects = question.expects
     for sent in sentences:
         for label, text in sent.entities:
-            if label not in labels or _in_question(text, question):
+            if label not in labels or question.states(text):
                 continue
             if usual is not None and usual.get(text.casefold(), label) not in labels:
                 continue  # the tagger's slip: elsewhere the collection calls it something else
@@ -128,7 +123,7 @@ def value_spans(
     if expects.head in ("name", "title", "phrase", "word", "term"):
         # a title is usually quoted: "the “Agreement on Peace and ...”"
         quoted = [(m.start(1), m.end(1)) for m in _QUOTED.finditer(quote)]
-        quoted = [q for q in quoted if not _in_question(quote[q[0] : q[1]], question)]
+        quoted = [q for q in quoted if not question.states(quote[q[0] : q[1]])]
         if quoted:
             return quoted
     if expects.labels:
@@ -142,7 +137,7 @@ def value_spans(
                 spans = [
                     (m.start(), m.end())
                     for m in pattern.finditer(quote)
-                    if not _in_question(m.group(0), question)
+                    if not question.states(m.group(0))
                 ]
                 if expects.counted:
                     spans = [_with_counted_noun(quote, s, expects.counted) for s in spans]
@@ -151,7 +146,7 @@ def value_spans(
         # "what slogan ...": a quoted phrase, a name, or "<Name> <head>" the question doesn't
         # state; which of them is an instance of the head noun is for its meaning to decide.
         quoted = [(m.start(1), m.end(1)) for m in _QUOTED.finditer(quote)]
-        quoted = [s for s in quoted if not _in_question(quote[s[0] : s[1]], question)]
+        quoted = [s for s in quoted if not question.states(quote[s[0] : s[1]])]
         if expects.target is None:
             return quoted
         things = _entity_spans(quote, sentences, THINGS, question, usual)
@@ -179,7 +174,7 @@ def _named_by_head(question: Question, quote: str) -> list[tuple[int, int]]:
             start = quote.index(word, start) + len(word)
             start += len(quote[start:]) - len(quote[start:].lstrip())
         name = quote[start : match.end(1)].strip()
-        if name and not _in_question(name, question):
+        if name and not question.states(name):
             out.append((start, match.end()))
     return out
 
@@ -203,7 +198,7 @@ def _numbered(question: Question, quote: str) -> list[tuple[int, int]]:
     return [
         (m.start(), m.end())
         for m in re.finditer(pattern, quote, re.IGNORECASE)
-        if not _in_question(m.group(0), question)
+        if not question.states(m.group(0))
     ]
 
 
