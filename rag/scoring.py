@@ -9,6 +9,7 @@ rank of the passage it came from. The best sentence's score is the abstention si
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.chunking import Sentence
@@ -84,6 +85,15 @@ def has_term(term: str, bag: frozenset[str]) -> bool:
         return False
     head = term[:5]  # every match shares the first five letters: a cheap filter first
     return any(other[:5] == head and matches(term, other) for other in bag)
+
+
+def covered_share(
+    words: Sequence[str], bag: frozenset[str], weight: Callable[[str], float]
+) -> float:
+    """Weighted share of ``words`` that ``bag`` holds in some form (0.0 for no words)."""
+    total = sum(weight(t) for t in words)
+    found = sum(weight(t) for t in words if has_term(t, bag))
+    return found / total if total else 0.0
 
 
 def matches(a: str, b: str) -> bool:

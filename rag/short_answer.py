@@ -15,7 +15,7 @@ from rag.chunking import Sentence
 from rag.claim_facts import numbers_in
 from rag.dates import DATE_RE
 from rag.question import Question
-from rag.scoring import has_term
+from rag.scoring import covered_share
 from rag.text import STOPWORDS, terms
 from rag.value_patterns import THINGS, same_noun
 
@@ -223,12 +223,8 @@ def context_overlap(
 ) -> float:
     """Weighted share of the question's content words within ``reach`` characters of a value:
     the words around the right answer are the question's own (rare words count more)."""
-    if not question.terms:
-        return 0.0
     near = frozenset(terms(quote[max(0, span[0] - reach) : span[1] + reach]))
-    total = sum(weight(t) for t in question.terms)
-    found = sum(weight(t) for t in question.terms if has_term(t, near))
-    return found / total if total else 0.0
+    return covered_share(question.terms, near, weight)
 
 
 def reason(quote: str) -> str | None:
@@ -268,12 +264,7 @@ def decides(question: Question, quote: str, weight: Callable[[str], float]) -> f
     claim's content words it contains. A quote that doesn't mention what is asked ("ratified")
     cannot answer yes or no."""
     claim = terms(_LEADING_AUX.sub("", question.text))
-    if not claim:
-        return 0.0
-    near = frozenset(terms(quote))
-    total = sum(weight(t) for t in claim)
-    found = sum(weight(t) for t in claim if has_term(t, near))
-    return found / total if total else 0.0
+    return covered_share(claim, frozenset(terms(quote)), weight)
 
 
 def _negated_near(quote: str, claim_terms: list[str], reach: int = 6) -> bool:
