@@ -246,7 +246,9 @@ def reason(quote: str) -> str | None:
 def yes_no(question: Question, quote: str) -> str:
     """ "Yes" when the quote states what the question asks, "No" when it states otherwise."""
     claim = _LEADING_AUX.sub("", question.text)
-    if bool(_NEGATION_RE.search(claim)) != _negated_near(quote, terms(claim)):
+    said = terms(claim)
+    negated = _negated_near(quote, said) or _negative_form(quote, said)
+    if bool(_NEGATION_RE.search(claim)) != negated:
         return "No"
     asked_numbers = numbers_in(claim) - {""}
     stated = numbers_in(quote)
@@ -265,6 +267,12 @@ def decides(question: Question, quote: str, weight: Callable[[str], float]) -> f
     cannot answer yes or no."""
     claim = terms(_LEADING_AUX.sub("", question.text))
     return covered_share(claim, frozenset(terms(quote)), weight)
+
+
+def _negative_form(quote: str, claim_terms: list[str]) -> bool:
+    """The quote uses a claim word in its negative form: "signed" asked, "unsigned" stated."""
+    stated = set(terms(quote))
+    return any(f"{prefix}{t}" in stated for t in claim_terms for prefix in ("un", "non", "non-"))
 
 
 def _negated_near(quote: str, claim_terms: list[str], reach: int = 6) -> bool:

@@ -318,3 +318,10 @@ def test_a_name_standing_before_the_head_noun_answers(splitter: SpacySplitter) -
     assert profile.expects.head == "district"
     spans = short_answer.value_spans(profile, quote, _sentences(splitter, quote))
     assert "Westmoor district" in [quote[s:e] for s, e in spans]
+
+
+def test_a_claim_word_in_its_negative_form_says_no() -> None:
+    profile = _question("is it true the harbour treaty is signed already")
+    quote = "The harbour treaty remains initialed but unsigned, and contested in both capitals."
+    assert short_answer.yes_no(profile, quote) == "No"
+    assert short_answer.yes_no(profile, "The harbour treaty was signed in May.") == "Yes"
