@@ -12,7 +12,7 @@ from rag.citing import attribution, cite, short_attribution
 from rag.config import AnswerSettings
 from rag.dates import DAY_RE, MONTH_RE
 from rag.embedding import Vectors
-from rag.focus import focus
+from rag.focus import asked_terms, focus, tabled
 from rag.idf import SentenceIdf
 from rag.index_data import IndexData
 from rag.phrase_vectors import Similarity
@@ -59,6 +59,8 @@ def extract(
     well a candidate value fits the noun the question asks for ("which <energy field>")."""
     scored = answering(score_sentences(question_vec, question, hits, data, idf, settings), question)
     support = support_score(scored, missing_key_share(question, hits, idf))
+    if settings.focus_weight and scored:
+        scored = _refocus(question, scored, idf, similar, settings)
     n_docs = len(data.documents)
     if question.after_newest is not None:
         text = (
@@ -147,10 +149,41 @@ def _focus(
 ) -> float:
     """How much of what the question asks about a span (with its source's title, outlet and
     authors) covers."""
+    return focus(question, _bag(item, idf), idf.weight, similar, enough=settings.min_focus)
+
+
+def _refocus(
+    question: Question,
+    scored: list[Scored],
+    idf: SentenceIdf,
+    similar: Similarity | None,
+    settings: AnswerSettings,
+) -> list[Scored]:
+    """The best candidate spans re-ordered with their focus added to their scores: a sentence
+    that says what the question asks in other words ("chairs" for "heads") can overtake one
+    that only shares its common words."""
+    n = settings.value_candidates * 2
+    bags = [_bag(item, idf) for item in scored[:n]]
+    if similar is not None:  # one comparison of each question word with all the spans' words
+        similar = tabled(similar, frozenset().union(*bags), asked_terms(question))
+    head = [
+        replace(
+            item,
+            score=item.score
+            + settings.focus_weight * focus(question, bag, idf.weight, similar, enough=1.0),
+        )
+        for item, bag in zip(scored[:n], bags, strict=True)
+    ]
+    head.sort(key=lambda s: -s.score)
+    return head + scored[n:]
+
+
+def _bag(item: Scored, idf: SentenceIdf) -> frozenset[str]:
+    """The words of a span's sentences, with those its window adds."""
     bag: frozenset[str] = frozenset()
     for sent in sentences_of(window(item, idf), idf):
         bag |= idf.sentence_terms[sent.sent_id]
-    return focus(question, bag, idf.weight, similar, enough=settings.min_focus)
+    return bag
 
 
 def _covers(shown: Scored, item: Scored) -> bool:

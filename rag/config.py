@@ -187,6 +187,14 @@ class AnswerSettings(_Group):
     unfocused_penalty: float = Field(
         0.5, ge=0.0, description="Support lost by a value whose span misses the question's words."
     )
+    focus_weight: float = Field(
+        0.5,
+        ge=0.0,
+        description="Weight of a span's focus (the question's words it covers, literally or by "
+        "close meaning) when ranking the best candidate spans: paraphrased questions miss the "
+        "literal word overlap. It orders candidates only; abstention keeps the plain score. "
+        "tune sweep 0/0.15/0.3/0.5/0.8/1.2: 0.5 best (chat answer +0.042, short +0.028).",
+    )
     value_type: float = Field(
         0.3,
         ge=0.0,

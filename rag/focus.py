@@ -11,7 +11,7 @@ the value itself answers them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
 from rag.phrase_vectors import Similarity
@@ -38,6 +38,21 @@ def asked_terms(question: Question) -> tuple[str, ...]:
     kind_words = " ".join(w for w in (expects.wh, expects.head, expects.target) if w)
     skip = set(terms(kind_words)) | {"date", "name", "kind", "type", "sort"}
     return tuple(t for t in question.terms if t not in skip)
+
+
+def tabled(similar: Similarity, words: Iterable[str], targets: Iterable[str]) -> Similarity:
+    """``similar`` computed once for every pair of ``words`` and ``targets``: for scoring many
+    spans whose words overlap against one question (words outside the table score 0)."""
+    vocab = sorted({w for w in words if w.isalpha()})
+    table = {t: dict(zip(vocab, similar(vocab, t), strict=True)) for t in dict.fromkeys(targets)}
+
+    def lookup(phrases: Sequence[str], target: str) -> list[float]:
+        row = table.get(target)
+        if row is None:
+            return similar(phrases, target)
+        return [row.get(p, 0.0) for p in phrases]
+
+    return lookup
 
 
 def focus(

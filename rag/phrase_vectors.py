@@ -2,7 +2,8 @@
 
 "oil" is a commodity, "Meghri region" a region, the "Agreement on Peace and Establishment of
 Interstate Relations" a peace text; "Azernews" is none of them. Phrases are embedded once per
-process (values and words recur across questions) and compared by cosine.
+process (values and words recur across questions) and compared by cosine; the collection's own
+words can be loaded up front (``warm``), so the first questions don't pay for embedding them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rag.embedding import Vectors
 from rag.vector_cache import VectorCache
 
 CACHE_SIZE = 20_000  # phrases kept (~1.5 KB each for 384 dims)
+WARM_BATCH = 512  # phrases per embedder call while warming
 Similarity = Callable[[Sequence[str], str], list[float]]  # phrases, target -> cosines
 
 
@@ -24,6 +26,18 @@ class PhraseSimilarity:
     def __init__(self, embed: Callable[[Sequence[str]], Vectors], size: int = CACHE_SIZE) -> None:
         self._embed = embed
         self._cache = VectorCache(size)
+        self._size = size
+
+    def warm(self, phrases: Sequence[str]) -> int:
+        """Keep vectors for ``phrases`` (at most the cache's size) from now on; returns how many
+        were loaded. The embedder passed in is expected to be the persistent cache, so this costs
+        one model call per phrase the first time only."""
+        todo = [p for p in dict.fromkeys(phrases) if self._cache.get(p) is None][: self._size]
+        for i in range(0, len(todo), WARM_BATCH):
+            batch = todo[i : i + WARM_BATCH]
+            for phrase, vec in zip(batch, np.asarray(self._embed(batch)), strict=True):
+                self._cache.put(phrase, vec)
+        return len(todo)
 
     def __call__(self, phrases: Sequence[str], target: str) -> list[float]:
         """Cosine of each phrase to ``target`` (phrases not seen recently: one model call)."""

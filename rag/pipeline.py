@@ -99,10 +99,18 @@ class Pipeline:
         self.head_typer("official")  # embeds the answer kinds' nouns
         self.loaded.lexicon.repair("azerbijan")  # loads wordfreq's tables (~0.3 s)
         pos_tags("which official")
+        self._warm_words()
 
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IndexData:
         """Replace the collection with the documents under ``paths``; unchanged ones are reused."""
-        return self.collection.ingest(paths, progress)
+        data = self.collection.ingest(paths, progress)
+        self._warm_words()  # into the persistent cache too: serving then only loads them
+        return data
+
+    def _warm_words(self) -> None:
+        """Load (embed, the first time) the collection's words: ranking by focus compares them
+        with the question's."""
+        self.phrase_similarity.warm(sorted(w for w in self.loaded.idf.vocabulary if w.isalpha()))
 
     def add_document(self, doc: Document, replace_existing: bool = False) -> DocumentChange:
         """Add (or, with ``replace_existing``, replace) one document."""
@@ -131,7 +139,9 @@ class Pipeline:
     def phrase_similarity(self) -> PhraseSimilarity:
         """How close a candidate value is to the noun a question asks for."""
         if self._similar is None:
-            self._similar = PhraseSimilarity(self.embedder.inner.embed)
+            # through the persistent cache: the collection's words are embedded once, not per
+            # process
+            self._similar = PhraseSimilarity(self.embedder.embed)
         return self._similar
 
     # -- queries -----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.config import Settings
 from rag.embedding import make_embedder
-from rag.focus import asked_terms, focus
+from rag.focus import asked_terms, focus, tabled
 from rag.nlp import pos_tags
 from rag.phrase_vectors import PhraseSimilarity
 from rag.question import analyse
@@ -34,3 +34,16 @@ def test_the_kind_asked_for_is_not_a_word_to_cover() -> None:
     question = analyse("on what date did the ferry line reopen", tags=pos_tags)
     assert "date" not in asked_terms(question)
     assert focus(question, terms("The ferry line reopened on 3 May."), _weight) == 1.0
+
+
+def test_a_table_of_word_similarities_gives_the_same_focus() -> None:
+    similar = PhraseSimilarity(make_embedder(Settings().embedding.model, 32).embed)
+    question = analyse("how much aid did the union give the city", tags=pos_tags)
+    spans = [
+        terms("The union gave the city 40 million in assistance last year."),
+        terms("The harbour authority paid for the new quay."),
+    ]
+    table = tabled(similar, [w for span in spans for w in span], asked_terms(question))
+    for span in spans:
+        direct = focus(question, span, _weight, similar, enough=1.0)
+        assert abs(focus(question, span, _weight, table, enough=1.0) - direct) < 1e-6

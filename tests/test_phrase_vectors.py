@@ -36,3 +36,20 @@ def test_the_cache_keeps_the_most_recently_used() -> None:
     cache.put("three", three)
     assert cache.get("two") is None
     assert cache.get("one") is one and cache.get("three") is three
+
+
+def test_warming_embeds_a_collection_s_words_once_in_batches() -> None:
+    inner = make_embedder(Settings().embedding.model, 32)
+    calls: list[list[str]] = []
+
+    def embed(texts: Sequence[str]) -> Vectors:
+        calls.append(list(texts))
+        return inner.embed(texts)
+
+    similar = PhraseSimilarity(embed, size=3)
+    assert similar.warm(["ferry", "harbour", "ferry", "crane", "quay"]) == 3  # the cache's size
+    assert calls == [["ferry", "harbour", "crane"]]
+    assert similar.warm(["ferry", "harbour"]) == 0  # already kept: no model call
+    ferry, crane = similar(["ferry", "crane"], "harbour")
+    assert calls == [["ferry", "harbour", "crane"]]  # every vector came from the warm cache
+    assert ferry > crane
