@@ -19,7 +19,7 @@ from rag.answer_types import (
     expectation,
 )
 from rag.temporal import Period
-from rag.text import normalise, terms
+from rag.text import matches, normalise, terms
 
 _RECENCY_RE = re.compile(
     r"\b(latest|current(ly)?|now|most recent|newest|today|still|so far|as of now|yet|"
@@ -50,9 +50,17 @@ class Question:
         return self.expects.form
 
     def states(self, fragment: str) -> bool:
-        """Whether the question already says ``fragment`` (a value it states is no answer)."""
+        """Whether the question already says ``fragment`` (a value it states is no answer),
+        maybe in other forms of its words ("Armenian" or "Armenia-Azerbaijan" when it asks about
+        "armenia and azerbaijan")."""
         norm = normalise(fragment)
-        return bool(re.search(rf"(?<![\w.]){re.escape(norm)}(?!\w)", self.norm))
+        if re.search(rf"(?<![\w.]){re.escape(norm)}(?!\w)", self.norm):
+            return True
+        words = terms(fragment)
+        # names only: "Article 9" is not stated by "article" and "November 9"
+        return bool(words) and all(
+            w.isalpha() and any(w == t or matches(w, t) for t in self.terms) for w in words
+        )
 
     @property
     def expected(self) -> frozenset[str]:

@@ -20,7 +20,7 @@ from rag.idf import SentenceIdf
 from rag.index_data import IndexData
 from rag.question import Question
 from rag.retrieve import Hit
-from rag.text import terms
+from rag.text import matches, terms
 from rag.value_patterns import NUMBER_RE, same_noun
 
 
@@ -94,14 +94,6 @@ def covered_share(
     total = sum(weight(t) for t in words)
     found = sum(weight(t) for t in words if has_term(t, bag))
     return found / total if total else 0.0
-
-
-def matches(a: str, b: str) -> bool:
-    """Two words that share all but their last few letters (demonyms, inflections)."""
-    if abs(len(a) - len(b)) > 3 or min(len(a), len(b)) < 5:
-        return False
-    k = max(5, min(len(a), len(b)) - 2)
-    return a[:k] == b[:k]
 
 
 def score_sentences(

@@ -49,3 +49,11 @@ def terms(text: str) -> list[str]:
             continue
         out.append(stem(word))
     return out
+
+
+def matches(a: str, b: str) -> bool:
+    """Two words that share all but their last few letters (demonyms, inflections)."""
+    if abs(len(a) - len(b)) > 3 or min(len(a), len(b)) < 5:
+        return False
+    k = max(5, min(len(a), len(b)) - 2)
+    return a[:k] == b[:k]

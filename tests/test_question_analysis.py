@@ -243,3 +243,11 @@ def test_the_name_question_asks_for_what_is_named() -> None:
     profile = analyse("what is the official name of the harbour treaty they signed", tags=pos_tags)
     assert profile.expects.head == "name"
     assert profile.expects.target == "harbour treaty"
+
+
+def test_a_value_the_question_names_in_another_form_is_stated() -> None:
+    question = analyse("whats the newest step in the armenia azerbaijan normalization", tags=pos_tags)
+    assert question.states("Armenian") and question.states("Armenia-Azerbaijan")
+    assert not question.states("AzerTelecom")
+    dated = analyse("Which article of the November 9 statement is disputed?", tags=pos_tags)
+    assert not dated.states("Article 9")  # numbers count only as written
