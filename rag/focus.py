@@ -16,9 +16,18 @@ from functools import lru_cache
 
 from rag.phrase_vectors import Similarity
 from rag.question import Question
+from rag.value_patterns import NUMBERS
 from rag.scoring import has_term
 from rag.text import terms
 
+# words that only say what kind of answer is wanted (and wh-words that survive as "what's")
+_KIND_WORDS = frozenset(
+    terms("date name kind type sort year month day time money amount number figure sum")
+) | {
+    "what",
+    "who",
+    "which",
+}
 NEAR = 0.5  # word cosine (MiniLM) below which two words are unrelated
 SAME = 0.75  # and above which one stands for the other
 
@@ -33,10 +42,19 @@ def informativeness(word: str) -> float:
 
 
 def asked_terms(question: Question) -> tuple[str, ...]:
-    """The question's content words, without those naming the kind of value it asks for."""
+    """The question's content words, without those naming the kind of value it asks for.
+
+    A noun the value instances ("which <region>": "Meghri") is answered by the value itself;
+    a quantity's noun ("the <population> of Baku", "what did the road <cost>") is not: the
+    number must stand by it."""
     expects = question.expects
-    kind_words = " ".join(w for w in (expects.wh, expects.head, expects.target) if w)
-    skip = set(terms(kind_words)) | {"date", "name", "kind", "type", "sort"}
+    named = expects.target is not None or not (expects.labels & NUMBERS)
+    head = expects.head if named else None
+    # the noun the value instances is answered by it, not that noun's modifiers: "which
+    # <yerevan football> club" still asks about Yerevan and football
+    target = expects.target.split()[-1] if expects.target else None
+    kind_words = " ".join(w for w in (expects.wh, head, target) if w)
+    skip = set(terms(kind_words)) | _KIND_WORDS
     return tuple(t for t in question.terms if t not in skip)
 
 

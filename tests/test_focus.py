@@ -47,3 +47,20 @@ def test_a_table_of_word_similarities_gives_the_same_focus() -> None:
     for span in spans:
         direct = focus(question, span, _weight, similar, enough=1.0)
         assert abs(focus(question, span, _weight, table, enough=1.0) - direct) < 1e-6
+
+
+def test_the_noun_asked_for_is_answered_by_the_value_but_its_modifiers_are_not() -> None:
+    question = analyse("which yerevan football club has the most titles", tags=pos_tags)
+    asked = asked_terms(question)
+    assert "club" not in asked  # the value names the club
+    assert "football" in asked and "yerevan" in asked  # but it must be about football there
+    other = terms("Yerevan is violently opposed to this proposed scheme.")
+    about = terms("Ararat, a Yerevan football club, has won the most league titles.")
+    assert focus(question, other, _weight) < 0.6 < focus(question, about, _weight) == 1.0
+
+
+def test_words_naming_an_amount_are_kind_words() -> None:
+    question = analyse("how much money did the port authority spend", tags=pos_tags)
+    assert "money" not in asked_terms(question)  # "48 million dollars" answers it
+    span = terms("The port authority will spend 48 million dollars on the new quay.")
+    assert focus(question, span, _weight) == 1.0
