@@ -78,14 +78,6 @@ def extract(
         if best is None or _focus(question, best, idf, similar, settings) < settings.min_focus:
             support -= settings.unfocused_penalty
         short, lead = None, None  # the best span's quotes, without a value they don't state
-    if (
-        settings.min_relevance > -1.0
-        and not question.about_author  # bylines and outlets are matched by name, not meaning
-        and _relevance(question_vec, data) < settings.min_relevance
-    ):
-        # no sentence is about anything like this ("how do I make dolma" over border talks):
-        # the words it shares with them ("Armenian") don't make it answerable
-        support -= settings.unfocused_penalty
     if lead is not None:
         scored = [lead, *[c for c in scored if c is not lead]]
     if _head_unknown(question, idf):
@@ -158,13 +150,6 @@ def _focus(
     """How much of what the question asks about a span (with its source's title, outlet and
     authors) covers."""
     return focus(question, _bag(item, idf), idf.weight, similar, enough=settings.min_focus)
-
-
-def _relevance(question_vec: Vectors, data: IndexData) -> float:
-    """The highest embedding similarity of any indexed sentence to the question."""
-    if not len(data.sentence_vectors):
-        return -1.0
-    return float((data.sentence_vectors @ question_vec.reshape(-1)).max())
 
 
 def _refocus(

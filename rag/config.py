@@ -184,15 +184,6 @@ class AnswerSettings(_Group):
         "the question's words (0 turns the check off). tune: 0.2 kept every answer and added "
         "abstentions on both sets; 0.25+ lost answers.",
     )
-    min_relevance: float = Field(
-        0.33,
-        ge=-1.0,
-        le=1.0,
-        description="Support is lost (answer.unfocused_penalty) when no indexed sentence's "
-        "embedding similarity to the question reaches this: nothing indexed is about it "
-        "(-1 turns the check off). For MiniLM: tune sweep 0.3-0.35 added chat abstentions and "
-        "lost no answer, 0.38 lost one; another embedder needs its own value.",
-    )
     unfocused_penalty: float = Field(
         0.5, ge=0.0, description="Support lost by a value whose span misses the question's words."
     )

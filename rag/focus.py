@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
-from rag.phrase_vectors import Similarity
+from rag.phrase_vectors import PhraseSimilarity, Similarity
 from rag.question import Question
-from rag.value_patterns import NUMBERS
 from rag.scoring import has_term
 from rag.text import terms
+from rag.value_patterns import NUMBERS
 
 # words that only say what kind of answer is wanted (and wh-words that survive as "what's")
 _KIND_WORDS = frozenset(
@@ -62,7 +62,12 @@ def tabled(similar: Similarity, words: Iterable[str], targets: Iterable[str]) ->
     """``similar`` computed once for every pair of ``words`` and ``targets``: for scoring many
     spans whose words overlap against one question (words outside the table score 0)."""
     vocab = sorted({w for w in words if w.isalpha()})
-    table = {t: dict(zip(vocab, similar(vocab, t), strict=True)) for t in dict.fromkeys(targets)}
+    wanted = list(dict.fromkeys(targets))
+    if isinstance(similar, PhraseSimilarity) and vocab and wanted:
+        cos = similar.matrix(vocab, wanted)  # one product instead of a call per target
+        table = {t: dict(zip(vocab, cos[:, j].tolist(), strict=True)) for j, t in enumerate(wanted)}
+    else:
+        table = {t: dict(zip(vocab, similar(vocab, t), strict=True)) for t in wanted}
 
     def lookup(phrases: Sequence[str], target: str) -> list[float]:
         row = table.get(target)

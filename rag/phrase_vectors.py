@@ -43,7 +43,15 @@ class PhraseSimilarity:
         """Cosine of each phrase to ``target`` (phrases not seen recently: one model call)."""
         if not phrases:
             return []
-        wanted = [*phrases, target]
+        return [float(v) for v in self.matrix(phrases, [target])[:, 0]]
+
+    def matrix(self, phrases: Sequence[str], targets: Sequence[str]) -> Vectors:
+        """Cosines of every phrase (rows) to every target (columns), in one product."""
+        vecs = self._vectors([*phrases, *targets])
+        return vecs[: len(phrases)] @ vecs[len(phrases) :].T
+
+    def _vectors(self, wanted: Sequence[str]) -> Vectors:
+        """The vectors of ``wanted``, in order (those not kept: one model call)."""
         found: dict[str, Vectors] = {}
         for phrase in wanted:
             vec = self._cache.get(phrase)
@@ -54,5 +62,4 @@ class PhraseSimilarity:
             for phrase, vec in zip(missing, np.asarray(self._embed(missing)), strict=True):
                 self._cache.put(phrase, vec)
                 found[phrase] = vec
-        vecs = np.stack([found[p] for p in wanted]).astype(np.float32)
-        return [float(v) for v in vecs[:-1] @ vecs[-1]]
+        return np.stack([found[p] for p in wanted]).astype(np.float32)

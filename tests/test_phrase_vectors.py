@@ -12,14 +12,21 @@ from rag.phrase_vectors import PhraseSimilarity
 from rag.vector_cache import VectorCache
 
 
+class RecordingEmbedder:
+    """The real MiniLM, recording each call's texts."""
+
+    def __init__(self) -> None:
+        self.inner = make_embedder(Settings().embedding.model, 32)
+        self.calls: list[list[str]] = []
+
+    def __call__(self, texts: Sequence[str]) -> Vectors:
+        self.calls.append(list(texts))
+        return self.inner.embed(texts)
+
+
 def test_an_instance_of_the_noun_is_closer_and_phrases_are_embedded_once() -> None:
-    inner = make_embedder(Settings().embedding.model, 32)
-    calls: list[list[str]] = []
-
-    def embed(texts: Sequence[str]) -> Vectors:
-        calls.append(list(texts))
-        return inner.embed(texts)
-
+    embed = RecordingEmbedder()
+    calls = embed.calls
     similar = PhraseSimilarity(embed)
     oil, newspaper = similar(["crude oil", "The Daily Courier"], "commodity")
     assert oil > newspaper
@@ -39,13 +46,8 @@ def test_the_cache_keeps_the_most_recently_used() -> None:
 
 
 def test_warming_embeds_a_collection_s_words_once_in_batches() -> None:
-    inner = make_embedder(Settings().embedding.model, 32)
-    calls: list[list[str]] = []
-
-    def embed(texts: Sequence[str]) -> Vectors:
-        calls.append(list(texts))
-        return inner.embed(texts)
-
+    embed = RecordingEmbedder()
+    calls = embed.calls
     similar = PhraseSimilarity(embed, size=3)
     assert similar.warm(["ferry", "harbour", "ferry", "crane", "quay"]) == 3  # the cache's size
     assert calls == [["ferry", "harbour", "crane"]]
@@ -53,3 +55,12 @@ def test_warming_embeds_a_collection_s_words_once_in_batches() -> None:
     ferry, crane = similar(["ferry", "crane"], "harbour")
     assert calls == [["ferry", "harbour", "crane"]]  # every vector came from the warm cache
     assert ferry > crane
+
+
+def test_a_matrix_of_cosines_matches_one_call_per_target() -> None:
+    similar = PhraseSimilarity(RecordingEmbedder())
+    words, targets = ["ferry", "crane", "quay"], ["harbour", "bird"]
+    cos = similar.matrix(words, targets)
+    assert cos.shape == (3, 2)
+    for j, target in enumerate(targets):
+        assert np.allclose(cos[:, j], similar(words, target), atol=1e-6)

@@ -246,7 +246,7 @@ def test_the_name_question_asks_for_what_is_named() -> None:
 
 
 def test_a_value_the_question_names_in_another_form_is_stated() -> None:
-    question = analyse("whats the newest step in the armenia azerbaijan normalization", tags=pos_tags)
+    question = analyse("whats the newest step in armenia azerbaijan normalization", tags=pos_tags)
     assert question.states("Armenian") and question.states("Armenia-Azerbaijan")
     assert not question.states("AzerTelecom")
     dated = analyse("Which article of the November 9 statement is disputed?", tags=pos_tags)
