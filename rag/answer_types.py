@@ -146,6 +146,23 @@ def counted_noun(words: list[str]) -> str | None:
     return None
 
 
+def _amount_verb(words: list[str], typer: HeadTyper, tags: Tagger) -> Expectation | None:
+    """ "what did <the repair> cost", "what does <it> weigh": the question's last verb, when
+    its meaning is an amount, asks for a number (of money, for "cost")."""
+    tagged = tags(" ".join(words))
+    # the verb after the subject (the tagger, on lower-case chat text, often reads the closing
+    # "cost" as a noun: the last word counts too)
+    verbs = [w.lower() for w, tag in tagged[1:] if tag.startswith("VB")] + [words[-1].lower()]
+    kind = next((k for k in map(typer, dict.fromkeys(verbs)) if k in ("money", "number")), None)
+    if kind == "money":
+        return Expectation(
+            KINDS[kind][0], NUMBER_RE, precise=MONEY_RE, form=Form.VALUE, wh="what", strict=False
+        )
+    if kind == "number":
+        return Expectation(KINDS[kind][0], NUMBER_RE, form=Form.VALUE, wh="what", strict=False)
+    return None
+
+
 def _head_after(words: list[str], start: int, tags: Tagger) -> str:
     """The noun phrase's head with the noun before it ("which azeri news site ..." -> "news
     site"), from part-of-speech tags; "" when no noun follows."""
@@ -201,6 +218,10 @@ def expectation(
         after = words[wh_at + 2 : wh_at + 4]
         if nxt in ("does", "do", "did") and any(w in _VIEW_VERBS for w in words[wh_at + 2 :]):
             return Expectation(form=Form.DESCRIBE, wh=wh)
+        if nxt in ("does", "do", "did") and typer is not None and tags is not None:
+            amount = _amount_verb(words[wh_at + 2 :], typer, tags)
+            if amount is not None:  # "what did the repair cost": an amount
+                return amount
         if nxt in _COPULA and after[:1] in (["the"], ["its"], ["their"]):
             start = wh_at + 3
         else:

@@ -251,3 +251,17 @@ def test_a_value_the_question_names_in_another_form_is_stated() -> None:
     assert not question.states("AzerTelecom")
     dated = analyse("Which article of the November 9 statement is disputed?", tags=pos_tags)
     assert not dated.states("Article 9")  # numbers count only as written
+
+
+@pytest.mark.parametrize(
+    ("question", "labels"),
+    [
+        ("what did the ferry terminal cost", {"MONEY"}),
+        ("what did the new quay cost the port authority", {"MONEY"}),
+        ("what did the mayor promise", set()),  # a promise is no amount: described
+    ],
+)
+def test_a_closing_verb_of_amount_asks_for_a_number(
+    typer: EmbeddingHeadTyper, question: str, labels: set[str]
+) -> None:
+    assert set(_analysed(question, typer).expected) == labels
