@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag import temporal
 from rag.answer_types import (
@@ -53,19 +54,24 @@ class Question:
         """Whether the question already says ``fragment`` (a value it states is no answer),
         maybe in other forms of its words ("Armenian" or "Armenia-Azerbaijan" when it asks about
         "armenia and azerbaijan")."""
-        norm = normalise(fragment)
-        if re.search(rf"(?<![\w.]){re.escape(norm)}(?!\w)", self.norm):
-            return True
-        words = terms(fragment)
-        # names only: "Article 9" is not stated by "article" and "November 9"
-        return bool(words) and all(
-            w.isalpha() and any(w == t or matches(w, t) for t in self.terms) for w in words
-        )
+        return _states(self.norm, self.terms, fragment)
 
     @property
     def expected(self) -> frozenset[str]:
         """Entity labels that would answer it (empty: any sentence may)."""
         return self.expects.labels
+
+
+@lru_cache(maxsize=16384)
+def _states(norm: str, question_terms: tuple[str, ...], fragment: str) -> bool:
+    """``Question.states``, remembered: a question meets the same candidate values many times."""
+    if re.search(rf"(?<![\w.]){re.escape(normalise(fragment))}(?!\w)", norm):
+        return True
+    words = terms(fragment)
+    # names only: "Article 9" is not stated by "article" and "November 9"
+    return bool(words) and all(
+        w.isalpha() and any(w == t or matches(w, t) for t in question_terms) for w in words
+    )
 
 
 def analyse(

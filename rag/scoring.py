@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.chunking import Sentence
 from rag.config import AnswerSettings
@@ -83,6 +84,13 @@ def has_term(term: str, bag: frozenset[str]) -> bool:
         return True
     if len(term) < 5:
         return False
+    return _has_form(term, bag)
+
+
+@lru_cache(maxsize=65536)
+def _has_form(term: str, bag: frozenset[str]) -> bool:
+    """Another form of ``term`` is in ``bag`` (remembered: the same sentences' bags meet the
+    same question words many times per question)."""
     head = term[:5]  # every match shares the first five letters: a cheap filter first
     return any(other[:5] == head and matches(term, other) for other in bag)
 
