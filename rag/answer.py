@@ -15,7 +15,7 @@ from rag.embedding import Vectors
 from rag.focus import asked_terms, focus, tabled
 from rag.idf import SentenceIdf
 from rag.index_data import IndexData
-from rag.phrase_vectors import Similarity
+from rag.phrase_vectors import PhraseSimilarity, Similarity
 from rag.question import Question
 from rag.retrieve import Hit
 from rag.schemas import Citation
@@ -51,7 +51,7 @@ def extract(
     idf: SentenceIdf,
     settings: AnswerSettings,
     previous: str = "",
-    similar: Similarity | None = None,
+    similar: PhraseSimilarity | None = None,
 ) -> Answer:
     """Quote the sentences that answer ``question`` from the retrieved passages, or abstain.
     ``previous`` is the answer given to the conversation's last turn: repeating its quotes is
@@ -156,7 +156,7 @@ def _refocus(
     question: Question,
     scored: list[Scored],
     idf: SentenceIdf,
-    similar: Similarity | None,
+    similar: PhraseSimilarity | None,
     settings: AnswerSettings,
 ) -> list[Scored]:
     """The best candidate spans re-ordered with their focus added to their scores: a sentence
@@ -164,13 +164,13 @@ def _refocus(
     that only shares its common words."""
     n = settings.value_candidates * 2
     bags = [_bag(item, idf) for item in scored[:n]]
-    if similar is not None:  # one comparison of each question word with all the spans' words
-        similar = tabled(similar, frozenset().union(*bags), asked_terms(question))
+    # one comparison of each question word with all the spans' words
+    near = tabled(similar, frozenset().union(*bags), asked_terms(question)) if similar else None
     head = [
         replace(
             item,
             score=item.score
-            + settings.focus_weight * focus(question, bag, idf.weight, similar, enough=1.0),
+            + settings.focus_weight * focus(question, bag, idf.weight, near, enough=1.0),
         )
         for item, bag in zip(scored[:n], bags, strict=True)
     ]

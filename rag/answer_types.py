@@ -48,6 +48,7 @@ _AUX = frozenset(
     "is are was were did does do has have had can could will would should may might must "
     "am isn't aren't wasn't weren't didn't doesn't don't hasn't haven't won't".split()
 )
+_DETERMINERS = frozenset("the a an its their his her this that these those our my".split())
 _COPULA = frozenset("is are was were be been 's".split())
 _LEAD = frozenset("ok okay so and but also then hey hi well now oh um right please pls".split())
 _ASK = re.compile(
@@ -150,9 +151,11 @@ def _amount_verb(words: list[str], typer: HeadTyper, tags: Tagger) -> Expectatio
     """ "what did <the repair> cost", "what does <it> weigh": the question's last verb, when
     its meaning is an amount, asks for a number (of money, for "cost")."""
     tagged = tags(" ".join(words))
-    # the verb after the subject (the tagger, on lower-case chat text, often reads the closing
-    # "cost" as a noun: the last word counts too)
-    verbs = [w.lower() for w, tag in tagged[1:] if tag.startswith("VB")] + [words[-1].lower()]
+    verbs = [w.lower() for w, tag in tagged[1:] if tag.startswith("VB")]
+    # the tagger, on lower-case chat text, often reads the closing "cost" as a noun: the last
+    # word counts too, unless a determiner makes it one ("... say about the <price>")
+    if len(words) > 1 and words[-2].lower() not in _DETERMINERS:
+        verbs.append(words[-1].lower())
     kind = next((k for k in map(typer, dict.fromkeys(verbs)) if k in ("money", "number")), None)
     if kind == "money":
         return Expectation(

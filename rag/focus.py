@@ -58,16 +58,17 @@ def asked_terms(question: Question) -> tuple[str, ...]:
     return tuple(t for t in question.terms if t not in skip)
 
 
-def tabled(similar: Similarity, words: Iterable[str], targets: Iterable[str]) -> Similarity:
-    """``similar`` computed once for every pair of ``words`` and ``targets``: for scoring many
-    spans whose words overlap against one question (words outside the table score 0)."""
+def tabled(similar: PhraseSimilarity, words: Iterable[str], targets: Iterable[str]) -> Similarity:
+    """``similar`` computed once for every pair of ``words`` and ``targets`` (one matrix
+    product): for scoring many spans whose words overlap against one question (words outside
+    the table score 0)."""
     vocab = sorted({w for w in words if w.isalpha()})
     wanted = list(dict.fromkeys(targets))
-    if isinstance(similar, PhraseSimilarity) and vocab and wanted:
-        cos = similar.matrix(vocab, wanted)  # one product instead of a call per target
-        table = {t: dict(zip(vocab, cos[:, j].tolist(), strict=True)) for j, t in enumerate(wanted)}
-    else:
-        table = {t: dict(zip(vocab, similar(vocab, t), strict=True)) for t in wanted}
+    cos = similar.matrix(vocab, wanted) if vocab and wanted else None
+    table = {
+        t: dict(zip(vocab, cos[:, j].tolist(), strict=True)) if cos is not None else {}
+        for j, t in enumerate(wanted)
+    }
 
     def lookup(phrases: Sequence[str], target: str) -> list[float]:
         row = table.get(target)

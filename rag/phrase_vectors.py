@@ -28,14 +28,17 @@ class PhraseSimilarity:
         self._cache = VectorCache(size)
         self._size = size
 
-    def warm(self, phrases: Sequence[str]) -> int:
+    def warm(
+        self, phrases: Sequence[str], embed: Callable[[Sequence[str]], Vectors] | None = None
+    ) -> int:
         """Keep vectors for ``phrases`` (at most the cache's size) from now on; returns how many
-        were loaded. The embedder passed in is expected to be the persistent cache, so this costs
-        one model call per phrase the first time only."""
+        were loaded. ``embed`` (default: this instance's) may be a persistent cache, so that
+        warming costs one model call per phrase the first time only."""
+        embed = embed or self._embed
         todo = [p for p in dict.fromkeys(phrases) if self._cache.get(p) is None][: self._size]
         for i in range(0, len(todo), WARM_BATCH):
             batch = todo[i : i + WARM_BATCH]
-            for phrase, vec in zip(batch, np.asarray(self._embed(batch)), strict=True):
+            for phrase, vec in zip(batch, np.asarray(embed(batch)), strict=True):
                 self._cache.put(phrase, vec)
         return len(todo)
 

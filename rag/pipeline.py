@@ -108,9 +108,10 @@ class Pipeline:
         return data
 
     def _warm_words(self) -> None:
-        """Load (embed, the first time) the collection's words: ranking by focus compares them
-        with the question's."""
-        self.phrase_similarity.warm(sorted(w for w in self.loaded.idf.vocabulary if w.isalpha()))
+        """Load the collection's words (embedded once, into the persistent cache): ranking by
+        focus compares them with the question's. Per-question phrases stay in memory only."""
+        words = sorted(w for w in self.loaded.idf.vocabulary if w.isalpha())
+        self.phrase_similarity.warm(words, self.embedder.embed)
 
     def add_document(self, doc: Document, replace_existing: bool = False) -> DocumentChange:
         """Add (or, with ``replace_existing``, replace) one document."""
@@ -139,9 +140,7 @@ class Pipeline:
     def phrase_similarity(self) -> PhraseSimilarity:
         """How close a candidate value is to the noun a question asks for."""
         if self._similar is None:
-            # through the persistent cache: the collection's words are embedded once, not per
-            # process
-            self._similar = PhraseSimilarity(self.embedder.embed)
+            self._similar = PhraseSimilarity(self.embedder.inner.embed)
         return self._similar
 
     # -- queries -----------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def has_term(term: str, bag: frozenset[str]) -> bool:
     return _has_form(term, bag)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _has_form(term: str, bag: frozenset[str]) -> bool:
     """Another form of ``term`` is in ``bag`` (remembered: the same sentences' bags meet the
     same question words many times per question)."""

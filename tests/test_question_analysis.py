@@ -259,6 +259,7 @@ def test_a_value_the_question_names_in_another_form_is_stated() -> None:
         ("what did the ferry terminal cost", {"MONEY"}),
         ("what did the new quay cost the port authority", {"MONEY"}),
         ("what did the mayor promise", set()),  # a promise is no amount: described
+        ("what did the audit find about the budget", set()),  # "the budget" is a noun
     ],
 )
 def test_a_closing_verb_of_amount_asks_for_a_number(
