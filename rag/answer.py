@@ -59,8 +59,9 @@ def extract(
     well a candidate value fits the noun the question asks for ("which <energy field>")."""
     scored = answering(score_sentences(question_vec, question, hits, data, idf, settings), question)
     support = support_score(scored, missing_key_share(question, hits, idf))
+    near = _near_table(question, scored, idf, similar, settings)
     if settings.focus_weight and scored:
-        scored = _refocus(question, scored, idf, similar, settings)
+        scored = _refocus(question, scored, idf, near, settings)
     n_docs = len(data.documents)
     if question.after_newest is not None:
         text = (
@@ -70,7 +71,7 @@ def extract(
         )
         return Answer(text, True, 0.0)  # no source can hold evidence about a later time
     pool = scored if settings.value_lead else scored[:1]
-    short, lead = _best_value(question, pool, data, idf, settings, similar)
+    short, lead = _best_value(question, pool, data, idf, settings, similar, near)
     best = scored[0] if scored else None
     if lead is not None and _focus(question, lead, idf, similar, settings) < settings.min_focus:
         # a value of the kind asked for, but the question's words aren't around it: it is
@@ -152,11 +153,26 @@ def _focus(
     return focus(question, _bag(item, idf), idf.weight, similar, enough=settings.min_focus)
 
 
-def _refocus(
+def _near_table(
     question: Question,
     scored: list[Scored],
     idf: SentenceIdf,
     similar: PhraseSimilarity | None,
+    settings: AnswerSettings,
+) -> Similarity | None:
+    """Each question word's similarity to every word of the best candidate spans, from one
+    comparison (re-ranking by focus and the words around a value both read it)."""
+    if similar is None or not scored:
+        return None
+    bags = [_bag(item, idf) for item in scored[: settings.value_candidates * 2]]
+    return tabled(similar, frozenset().union(*bags), asked_terms(question))
+
+
+def _refocus(
+    question: Question,
+    scored: list[Scored],
+    idf: SentenceIdf,
+    near: Similarity | None,
     settings: AnswerSettings,
 ) -> list[Scored]:
     """The best candidate spans re-ordered with their focus added to their scores: a sentence
@@ -164,8 +180,6 @@ def _refocus(
     that only shares its common words."""
     n = settings.value_candidates * 2
     bags = [_bag(item, idf) for item in scored[:n]]
-    # one comparison of each question word with all the spans' words
-    near = tabled(similar, frozenset().union(*bags), asked_terms(question)) if similar else None
     head = [
         replace(
             item,
@@ -268,6 +282,7 @@ def _best_value(
     idf: SentenceIdf,
     settings: AnswerSettings,
     similar: Similarity | None = None,
+    near: Similarity | None = None,
 ) -> tuple[str | None, Scored | None]:
     """The asked-for value and the span it comes from, among the best candidate spans.
 
@@ -288,7 +303,11 @@ def _best_value(
         for span in short_answer.value_spans(question, quote, sentences, idf.usual_label):
             text = quote[span[0] : span[1]]
             rare = min((idf.weight(t) for t in terms(text)), default=0.0) / idf.default_idf
-            context = short_answer.context_overlap(question, quote, span, idf.weight)
+            if near is not None:  # words of close meaning count too ("American" for "U.S.")
+                around = terms(quote[max(0, span[0] - 60) : span[1] + 60])
+                context = focus(question, around, idf.weight, near, enough=1.0)
+            else:
+                context = short_answer.context_overlap(question, quote, span, idf.weight)
             score = item.score + settings.value_context * context + settings.value_rarity * rare
             if question.expects.wants_date:
                 score += settings.date_precision * _precision(text)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from rag.text import STOPWORDS, stem
+from rag.text import STOPWORDS, stem, terms
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # Chat shorthand: general English, not the collection's words.
@@ -173,3 +173,19 @@ def _common_english(word: str) -> bool:
     from wordfreq import zipf_frequency  # loaded on first use: its tables take ~0.3 s
 
     return zipf_frequency(word, "en") >= ENGLISH_ZIPF
+
+
+def common_terms(n: int) -> list[str]:
+    """The terms of the ``n`` most common English words (wordfreq's list), alphabetic only."""
+    if n <= 0:
+        return []
+    from wordfreq import top_n_list
+
+    out: dict[str, None] = {}
+    for word in top_n_list("en", n):
+        if word.isascii() and word.isalpha() and word.islower():  # terms(), without the regexes
+            found = [] if word in STOPWORDS else [stem(word)]
+        else:
+            found = [t for t in terms(word) if t.isalpha()]
+        out.update(dict.fromkeys(found))
+    return list(out)

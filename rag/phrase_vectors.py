@@ -26,20 +26,20 @@ class PhraseSimilarity:
     def __init__(self, embed: Callable[[Sequence[str]], Vectors], size: int = CACHE_SIZE) -> None:
         self._embed = embed
         self._cache = VectorCache(size)
-        self._size = size
+        self._pinned: dict[str, Vectors] = {}  # warmed: kept for the process's life
 
     def warm(
         self, phrases: Sequence[str], embed: Callable[[Sequence[str]], Vectors] | None = None
     ) -> int:
-        """Keep vectors for ``phrases`` (at most the cache's size) from now on; returns how many
-        were loaded. ``embed`` (default: this instance's) may be a persistent cache, so that
-        warming costs one model call per phrase the first time only."""
+        """Keep vectors for ``phrases`` for good (unlike the bounded cache of phrases met while
+        answering); returns how many were loaded. ``embed`` (default: this instance's) may be a
+        persistent cache, so that warming costs one model call per phrase the first time only."""
         embed = embed or self._embed
-        todo = [p for p in dict.fromkeys(phrases) if self._cache.get(p) is None][: self._size]
+        todo = [p for p in dict.fromkeys(phrases) if p not in self._pinned]
         for i in range(0, len(todo), WARM_BATCH):
             batch = todo[i : i + WARM_BATCH]
-            for phrase, vec in zip(batch, np.asarray(embed(batch)), strict=True):
-                self._cache.put(phrase, vec)
+            for phrase, vec in zip(batch, np.asarray(embed(batch), dtype=np.float32), strict=True):
+                self._pinned[phrase] = vec
         return len(todo)
 
     def __call__(self, phrases: Sequence[str], target: str) -> list[float]:
@@ -50,14 +50,16 @@ class PhraseSimilarity:
 
     def matrix(self, phrases: Sequence[str], targets: Sequence[str]) -> Vectors:
         """Cosines of every phrase (rows) to every target (columns), in one product."""
-        vecs = self._vectors([*phrases, *targets])
+        vecs = self.vectors([*phrases, *targets])
         return vecs[: len(phrases)] @ vecs[len(phrases) :].T
 
-    def _vectors(self, wanted: Sequence[str]) -> Vectors:
+    def vectors(self, wanted: Sequence[str]) -> Vectors:
         """The vectors of ``wanted``, in order (those not kept: one model call)."""
         found: dict[str, Vectors] = {}
         for phrase in wanted:
-            vec = self._cache.get(phrase)
+            vec = self._pinned.get(phrase)
+            if vec is None:
+                vec = self._cache.get(phrase)
             if vec is not None:
                 found[phrase] = vec
         missing = list(dict.fromkeys(p for p in wanted if p not in found))

@@ -26,6 +26,7 @@ from rag.generate import Evidence, Generation, Written
 from rag.head_typer import EmbeddingHeadTyper
 from rag.index_data import IndexData
 from rag.indexer import Progress
+from rag.lexicon import common_terms
 from rag.nlp import pos_tags
 from rag.phrase_vectors import PhraseSimilarity
 from rag.query_encoder import QueryEncoder
@@ -108,10 +109,16 @@ class Pipeline:
         return data
 
     def _warm_words(self) -> None:
-        """Load the collection's words (embedded once, into the persistent cache): ranking by
-        focus compares them with the question's. Per-question phrases stay in memory only."""
-        words = sorted(w for w in self.loaded.idf.vocabulary if w.isalpha())
-        self.phrase_similarity.warm(words, self.embedder.embed)
+        """Load the vectors of the collection's words and names and of common English words
+        (embedded once, into the persistent cache): ranking by focus compares them with the
+        question's words, and a value's fit with the noun asked for reads them, so a new question
+        needs no model call beyond its own embedding. Other phrases stay in memory only."""
+        idf = self.loaded.idf
+        # every word a sentence's bag holds: its own and its source's title, outlet, authors
+        words = {w for bag in idf.sentence_terms.values() for w in bag if w.isalpha()}
+        names = {text for sent in idf.by_id.values() for _, text in sent.entities}
+        common = common_terms(self.settings.answer.common_words)
+        self.phrase_similarity.warm(sorted(words | names) + common, self.embedder.embed)
 
     def add_document(self, doc: Document, replace_existing: bool = False) -> DocumentChange:
         """Add (or, with ``replace_existing``, replace) one document."""
@@ -133,7 +140,8 @@ class Pipeline:
     def head_typer(self) -> EmbeddingHeadTyper:
         """Types "which <noun>" questions' nouns with the embedder."""
         if self._typer is None:
-            self._typer = EmbeddingHeadTyper(self.embedder.inner.embed)
+            # the word vectors loaded up front serve the head nouns too
+            self._typer = EmbeddingHeadTyper(self.phrase_similarity.vectors)
         return self._typer
 
     @property

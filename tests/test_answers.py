@@ -87,3 +87,29 @@ def test_filters_restrict_sources(seed_pipeline: Pipeline) -> None:
     only = Filters(publishers=["War on the Rocks"])
     result = seed_pipeline.ask("What should Turkey do about its border with Armenia?", filters=only)
     assert result.citations and {c.doc_id for c in result.citations} == {"003_979a4cfb7ee1731e.txt"}
+
+
+def test_a_new_question_in_common_words_needs_no_model_call_beyond_its_embedding(
+    seed_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the collection's words and names and common English words were loaded with the index:
+    # matching the question's words by meaning reads them instead of running the model
+    similar = seed_pipeline.phrase_similarity
+    embedded: list[list[str]] = []
+    model = similar._embed
+    monkeypatch.setattr(
+        similar, "_embed", lambda texts: embedded.append(list(texts)) or model(texts)
+    )
+    # "shut" and "frontier" are not words of the collection
+    response = seed_pipeline.ask("why did turkey shut its frontier with armenia")
+    assert not response.abstained
+    assert embedded == []
+
+
+def test_the_words_around_a_value_count_by_meaning_too(seed_pipeline: Pipeline) -> None:
+    # "2023" stands in a sentence about the deal's politics ("post-2023 reality"); the signing
+    # date stands by "telecom agreement" and "signed": close in meaning to "internet deal"
+    response = seed_pipeline.ask(
+        "when did they sign the internet deal between armenia and azerbaijan"
+    )
+    assert response.short_answer == "June 22, 2026"

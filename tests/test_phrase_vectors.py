@@ -45,16 +45,20 @@ def test_the_cache_keeps_the_most_recently_used() -> None:
     assert cache.get("one") is one and cache.get("three") is three
 
 
-def test_warming_embeds_a_collection_s_words_once_in_batches() -> None:
+def test_warmed_words_are_kept_beyond_the_bounded_cache_and_embedded_once() -> None:
     embed = RecordingEmbedder()
     calls = embed.calls
-    similar = PhraseSimilarity(embed, size=3)
-    assert similar.warm(["ferry", "harbour", "ferry", "crane", "quay"]) == 3  # the cache's size
-    assert calls == [["ferry", "harbour", "crane"]]
+    similar = PhraseSimilarity(embed, size=1)  # room for one phrase met while answering
+    assert similar.warm(["ferry", "harbour", "ferry", "crane", "quay"]) == 4
+    assert calls == [["ferry", "harbour", "crane", "quay"]]  # one batch, each phrase once
     assert similar.warm(["ferry", "harbour"]) == 0  # already kept: no model call
     ferry, crane = similar(["ferry", "crane"], "harbour")
-    assert calls == [["ferry", "harbour", "crane"]]  # every vector came from the warm cache
+    assert calls == [["ferry", "harbour", "crane", "quay"]]  # all from the warmed vectors
     assert ferry > crane
+    similar(["gull", "tern"], "quay")  # phrases met while answering: one model call ...
+    assert calls[1:] == [["gull", "tern"]]
+    similar(["ferry"], "quay")  # ... and they don't push the warmed ones out
+    assert len(calls) == 2
 
 
 def test_a_matrix_of_cosines_matches_one_call_per_target() -> None:
