@@ -69,9 +69,27 @@ def _states(norm: str, question_terms: tuple[str, ...], fragment: str) -> bool:
         return True
     words = terms(fragment)
     # names only: "Article 9" is not stated by "article" and "November 9"
+    said = _abbreviated(fragment, question_terms)
     return bool(words) and all(
-        w.isalpha() and any(w == t or matches(w, t) for t in question_terms) for w in words
+        w.isalpha() and (w in said or any(w == t or matches(w, t) for t in question_terms))
+        for w in words
     )
+
+
+def _abbreviated(fragment: str, question_terms: tuple[str, ...]) -> frozenset[str]:
+    """The words of ``fragment`` that a short word of the question abbreviates: "the European
+    Union Monitoring Mission" is stated by "the EU monitoring mission" (initials of consecutive
+    capitalised words)."""
+    short = {t for t in question_terms if 2 <= len(t) <= 5 and t.isalpha()}
+    if not short:
+        return frozenset()
+    names = [w for w in _WORD_RE.findall(fragment) if w[:1].isupper()]
+    out: set[str] = set()
+    for i in range(len(names)):
+        for j in range(i + 2, min(len(names), i + 5) + 1):
+            if "".join(w[0] for w in names[i:j]).casefold() in short:
+                out.update(t for w in names[i:j] for t in terms(w))
+    return frozenset(out)
 
 
 def analyse(

@@ -97,6 +97,16 @@ def _entity_spans(
     return spans
 
 
+def _date_spans(quote: str, sentences: Sequence[Sentence]) -> list[tuple[int, int]]:
+    """Offsets in ``quote`` of the points in time the tagger found in its sentences."""
+    out: list[tuple[int, int]] = []
+    for sent in sentences:
+        for label, text in sent.entities:
+            if label in ("DATE", "TIME") and DATE_RE.search(text):  # not "forty-four days"
+                out.extend((m.start(), m.end()) for m in re.finditer(re.escape(text), quote))
+    return out
+
+
 def _with_counted_noun(quote: str, span: tuple[int, int], counted: str | None) -> tuple[int, int]:
     """ "17" -> "17 articles", "1,200" -> "1,200 permanent jobs" when the counted noun follows
     the number within three words."""
@@ -134,10 +144,13 @@ def value_spans(
         if not spans:
             pattern = expects.precise or expects.pattern
             if pattern is not None:
+                dated = [] if expects.wants_date else _date_spans(quote, sentences)
                 spans = [
                     (m.start(), m.end())
                     for m in pattern.finditer(quote)
                     if not question.states(m.group(0))
+                    # "27" in "on June 27" is a day, not a count of anything
+                    and not any(s <= m.start() and m.end() <= e for s, e in dated)
                 ]
                 if expects.counted:
                     spans = [_with_counted_noun(quote, s, expects.counted) for s in spans]

@@ -253,6 +253,13 @@ def test_a_value_the_question_names_in_another_form_is_stated() -> None:
     assert not dated.states("Article 9")  # numbers count only as written
 
 
+def test_an_abbreviation_in_the_question_states_the_words_it_stands_for() -> None:
+    question = analyse("whos the head of the eu monitoring mission in armenia", tags=pos_tags)
+    assert question.states("the European Union Monitoring Mission")
+    assert not question.states("the European Commission")  # "EC" is not in the question
+    assert not question.states("Mher Grigoryan")
+
+
 @pytest.mark.parametrize(
     ("question", "labels"),
     [

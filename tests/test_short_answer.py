@@ -120,6 +120,8 @@ def test_values_stated_in_the_question_are_never_the_answer(
         ("in what month did they sign", "They signed the deal in 2024."),  # a year is no month
         ("when was the terminal opened", "The terminal has been planned for 30 years."),
         ("how much did the port spend on dredging", "Dredging the 12 km channel took 3 years."),
+        # the day of a date counts nothing
+        ("how many people were hurt in the harbour fire", "A fire broke out on June 27, 2024."),
     ],
 )
 def test_no_value_of_the_asked_for_precision_means_no_short_answer(
@@ -135,6 +137,11 @@ def test_no_value_of_the_asked_for_precision_means_no_short_answer(
             "how many jobs will the terminal create",
             "The terminal will create 1,200 permanent jobs, the company said.",
             "1,200 permanent jobs",
+        ),
+        (  # a duration is no point in time: its number is still a count
+            "how many days did the dock strike last",
+            "The strike lasted forty-four days, from June 2 to July 15.",
+            "forty-four days",
         ),
         (
             "how many cranes has northgate ordered",
