@@ -294,6 +294,7 @@ def _best_value(
     if question.form is not Form.VALUE:
         return None, None
     found: list[tuple[float, str, Scored]] = []
+    groups = _asks_for_a_people(question, similar)
     for item in scored[: settings.value_candidates]:
         if not item.type_ok and not question.expects.target:
             continue
@@ -302,6 +303,8 @@ def _best_value(
         sentences = sentences_of(item, idf)
         for span in short_answer.value_spans(question, quote, sentences, idf.usual_label):
             text = quote[span[0] : span[1]]
+            if not groups and _label(text, sentences, idf) == "NORP":
+                continue  # "Armenian", "Soviet": a people's adjective names no one and nothing
             rare = min((idf.weight(t) for t in terms(text)), default=0.0) / idf.default_idf
             if near is not None:  # words of close meaning count too ("American" for "U.S.")
                 around = terms(quote[max(0, span[0] - 60) : span[1] + 60])
@@ -325,6 +328,24 @@ def _best_value(
         ]
     _, text, item = max(found, key=lambda f: f[0])
     return text, item
+
+
+_PEOPLE = "nationality"  # the kind of noun a people's name ("Armenians", "Kurds") answers
+_PEOPLE_FIT = 0.5
+
+
+def _asks_for_a_people(question: Question, similar: Similarity | None) -> bool:
+    """Whether the question asks for a nationality, people or group ("which ethnic group",
+    "what nationality"): only then is "Armenian" or "Soviet" an answer."""
+    target = question.expects.target or question.expects.head
+    if not target or similar is None:
+        return False
+    # with the head's modifiers: "which <ethnic group>" (a "group" alone may be a company)
+    asked = re.search(
+        rf"\b(?:which|what)\s+((?:[\w-]+\s+){{0,3}}?{re.escape(target)})\b", question.text, re.I
+    )
+    phrases = [target] if asked is None else [target, asked.group(1).lower()]
+    return max(similar(phrases, _PEOPLE)) >= _PEOPLE_FIT
 
 
 def _label(text: str, sentences: list[Sentence], idf: SentenceIdf) -> str | None:

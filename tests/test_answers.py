@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answer import _asks_for_a_people
+from rag.nlp import pos_tags
 from rag.pipeline import Pipeline
+from rag.question import analyse
 
 from .conftest import SEEDS
 
@@ -113,3 +116,27 @@ def test_the_words_around_a_value_count_by_meaning_too(seed_pipeline: Pipeline) 
         "when did they sign the internet deal between armenia and azerbaijan"
     )
     assert response.short_answer == "June 22, 2026"
+
+
+def test_a_peoples_adjective_is_no_name_of_a_company(seed_pipeline: Pipeline) -> None:
+    # the quote speaks of "the Soviet dissolution" (NORP): no answer to "which company"
+    response = seed_pipeline.ask(
+        "which company carries armenias internet traffic now besides georgia"
+    )
+    assert response.short_answer == "AzerTelecom"
+
+
+@pytest.mark.parametrize(
+    ("question", "people"),
+    [
+        ("which ethnic group lives in the valley", True),
+        ("what nationality was the pilot", True),
+        ("which company runs the ferry", False),
+        ("which official signed it", False),
+    ],
+)
+def test_a_people_is_an_answer_only_when_one_is_asked_for(
+    seed_pipeline: Pipeline, question: str, people: bool
+) -> None:
+    asked = analyse(question, typer=seed_pipeline.head_typer, tags=pos_tags)
+    assert _asks_for_a_people(asked, seed_pipeline.phrase_similarity) is people
