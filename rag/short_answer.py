@@ -16,7 +16,7 @@ from rag.claim_facts import numbers_in
 from rag.dates import DATE_RE
 from rag.question import Question
 from rag.scoring import covered_share
-from rag.text import STOPWORDS, terms
+from rag.text import STOPWORDS, matches, terms
 from rag.value_patterns import THINGS, same_noun
 
 MAX_REASON_WORDS = 18
@@ -288,6 +288,10 @@ def _negative_form(quote: str, claim_terms: list[str]) -> bool:
     return any(f"{prefix}{t}" in stated for t in claim_terms for prefix in ("un", "non", "non-"))
 
 
+def _same_word(word: str, claim_word: str) -> bool:
+    return word == claim_word or matches(word, claim_word)
+
+
 def _negated_near(quote: str, claim_terms: list[str], reach: int = 6) -> bool:
     """A negation within ``reach`` words of one of the claim's words ("was not signed"), not
     anywhere in a long sentence."""
@@ -296,7 +300,8 @@ def _negated_near(quote: str, claim_terms: list[str], reach: int = 6) -> bool:
     quote = _CONDITION_RE.sub(" ", quote)
     words = re.findall(r"[^\W_]+(?:[’'][^\W_]+)*", quote)
     stems = [terms(w)[:1] for w in words]
-    at = [i for i, t in enumerate(stems) if t and (t[0] in claim_terms)]
+    # the claim's words in any of their forms ("internationally" asked, "international" said)
+    at = [i for i, t in enumerate(stems) if t and any(_same_word(t[0], c) for c in claim_terms)]
     neg = [i for i, w in enumerate(words) if _NEGATION_RE.fullmatch(w) or _NEGATION_RE.search(w)]
     if not at:
         return bool(neg)

@@ -241,6 +241,12 @@ def test_because_beats_an_earlier_word_that_is_no_cause(quote: str) -> None:
         ("is it true that the lease runs for 49 years", "The lease runs for 25 years.", "No"),
         ("did Armenia sign the treaty", "Armenia signed the treaty in Washington.", "Yes"),
         ("did Armenia sign the treaty", "Azerbaijan signed the treaty in Washington.", "No"),
+        (  # the negation stands by another form of a claim word ("internationally")
+            "was the enclave ever recognised internationally as independent",
+            "The enclave gained de facto independence after the war, though it never garnered "
+            "international recognition.",
+            "No",
+        ),
     ],
 )
 def test_yes_or_no_is_decided_by_the_quote(question: str, quote: str, expected: str) -> None:
