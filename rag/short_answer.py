@@ -34,6 +34,12 @@ _STRONG_CUES = frozenset(
     "because|because of|due to|owing to|as a result of|in response to|in retaliation for|"
     "so that|in order to|given that|for fear".split("|")
 )
+# a cause-and-effect verb: what stands before it is the cause ("X has led to Y")
+_CAUSE_VERB = re.compile(
+    r"\b(?:(?:has|have|had|will|would|could|may) )?(?:led to|leads? to|resulted in|results? in|"
+    r"prompted|caused|causes|triggered|drove|forced)\b",
+    re.I,
+)
 _CONDITION_RE = re.compile(
     r"\b(?:on (?:the )?condition that|provided(?: that)?|as long as|so long as|unless)\b[^,.;:]*",
     re.IGNORECASE,
@@ -242,14 +248,32 @@ def context_overlap(
 
 def reason(quote: str) -> str | None:
     """The clause that states a cause ("because Azerbaijan continued to ..."), shortened: a
-    strong cue ("because", "due to") wins over a weak one ("after", "as"), and a sentence's
-    opening word ("Since 2019, ...") is a time, not a cause."""
+    strong cue ("because", "due to") wins over a cause-and-effect verb ("the war <led to> ..."),
+    which wins over a weak cue ("after", "as"); a sentence's opening word ("Since 2019, ...")
+    is a time, not a cause."""
     cues = [m for m in _REASON_CUE.finditer(quote) if m.start() > 0]
     strong = [m for m in cues if m.group(1).lower() in _STRONG_CUES]
+    if not strong and (cause := _cause_before(quote)) is not None:
+        return cause
     if not cues:
         return None
     match = (strong or cues)[0]
     clause = re.split(r"[.;:!?]\s|[.;!?]$", quote[match.start() :])[0]
+    return _shortened(clause)
+
+
+def _cause_before(quote: str) -> str | None:
+    """ "<Russia's invasion of Ukraine ...> have led to Armenia seeking ...": the clause before
+    a verb that makes it the cause of what follows."""
+    for match in _CAUSE_VERB.finditer(quote):
+        start = max((m.end() for m in re.finditer(r"[.;:!?]\s", quote[: match.start()])), default=0)
+        clause = quote[start : match.start()].strip(" ,")
+        if len(clause.split()) >= 2:
+            return _shortened(clause)
+    return None
+
+
+def _shortened(clause: str) -> str:
     words = clause.split()
     if len(words) > MAX_REASON_WORDS:
         clause = " ".join(words[:MAX_REASON_WORDS])

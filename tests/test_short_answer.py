@@ -198,6 +198,15 @@ def test_why_is_answered_by_the_reason_clause(splitter: SpacySplitter) -> None:
             "in response to the audit",
         ),
         ("The port handled 310,000 containers in 2024.", None),  # no stated cause
+        (  # a cause-and-effect verb: the cause stands before it
+            "Fuel prices and a shortage of crews have led to the ferry line cutting its winter "
+            "timetable.",
+            "Fuel prices and a shortage of crews",
+        ),
+        (  # a strong cue still wins
+            "The strike, which prompted delays, began because the crews were not paid.",
+            "because the crews were not paid",
+        ),
     ],
 )
 def test_reason_clauses(quote: str, clause: str | None) -> None:
