@@ -145,7 +145,14 @@ class Lexicon:
             name = self.names.get(new.lower())
             if name is not None and new.islower():
                 new = name
-            elif new.islower() and new.endswith("s") and new[:-1] in self.names:
+            elif (
+                new.islower()
+                and new.endswith("s")
+                and new[:-1] in self.names
+                and len(new) >= MIN_REPAIR_LEN  # "us" is no "U's"
+                and new not in STOPWORDS
+                and new not in self.counts
+            ):
                 new = self.names[new[:-1]] + "'s"  # "armenias" -> "Armenia's"
             if new != word:
                 changes.append((word, new))

@@ -209,7 +209,7 @@ class Pipeline:
         start = time.perf_counter()
         timings: dict[str, float] = {}
         loaded = self.loaded
-        rewritten = conversation.rewrite(asked, history, self.analyze) if history else None
+        rewritten = self._rewrite(loaded, asked, history) if history else None
         if history:
             timings["rewrite"] = round((time.perf_counter() - start) * 1000, 3)
         t_analyse = time.perf_counter()
@@ -256,6 +256,18 @@ class Pipeline:
                 yield Done(_response(question, rewritten, event, passages, timings))
             else:
                 yield event
+
+    def _rewrite(self, loaded: Loaded, asked: str, history: list[ChatTurn]) -> str | None:
+        """The follow-up made standalone, with every user turn's spelling and casing repaired
+        first: spaCy finds the names of "the pakistan arms deal" only once they are capitalised."""
+        if not self.settings.answer.repair:
+            return conversation.rewrite(asked, history, self.analyze)
+        fix = loaded.lexicon.repair
+        turns = [
+            t.model_copy(update={"content": fix(t.content).text}) if t.role == "user" else t
+            for t in history
+        ]
+        return conversation.rewrite(fix(asked).text, turns, self.analyze)
 
     def search(
         self, query: str, top_k: int | None = None, filters: Filters | None = None

@@ -8,6 +8,7 @@ from rag.answer import _asks_for_a_people
 from rag.nlp import pos_tags
 from rag.pipeline import Pipeline
 from rag.question import analyse
+from rag.schemas import ChatTurn
 
 from .conftest import SEEDS
 
@@ -140,3 +141,18 @@ def test_a_people_is_an_answer_only_when_one_is_asked_for(
 ) -> None:
     asked = analyse(question, typer=seed_pipeline.head_typer, tags=pos_tags)
     assert _asks_for_a_people(asked, seed_pipeline.phrase_similarity) is people
+
+
+def test_a_follow_up_carries_the_earlier_turn_with_its_names_repaired(
+    seed_pipeline: Pipeline,
+) -> None:
+    # typed in lower case, "the pakistan arms deal" is found as a topic once it is recased
+    first = "what did the pakistan arms deal with azerbaijan cost"
+    history = [
+        ChatTurn(role="user", content=first),
+        ChatTurn(role="assistant", content=seed_pipeline.ask(first).answer),
+    ]
+    response = seed_pipeline.ask("when was it signed", history=history)
+    assert response.rewritten_question is not None
+    assert "Pakistan arms deal with Azerbaijan" in response.rewritten_question
+    assert response.short_answer == "September"

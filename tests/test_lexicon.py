@@ -114,3 +114,10 @@ def test_short_markdown_headings_make_no_names() -> None:
     lexicon = Lexicon([(DATA / "river_park.md").read_text(encoding="utf-8")])
     typed = "is there any opposition to the park and where does the funding come from"
     assert lexicon.repair(typed).text == typed
+
+
+def test_a_word_of_the_collection_is_no_possessive_of_a_name() -> None:
+    # "U.S." makes "U" a name; "us" is still "us", while "armenias" is "Armenia's"
+    lexicon = Lexicon(["Officials of the U.S. and of Armenia told us the talks went on."])
+    assert lexicon.repair("the us mediated talks told us").text == "the us mediated talks told us"
+    assert lexicon.repair("armenias talks").text == "Armenia's talks"
