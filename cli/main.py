@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from rag.config import Settings
-from rag.errors import RagError
+from rag.errors import IndexMismatch, RagError
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -48,14 +48,25 @@ def ingest(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders (default: seeds/)")
     ] = None,
-    if_missing: Annotated[bool, typer.Option(help="Do nothing if an index exists.")] = False,
+    if_missing: Annotated[
+        bool,
+        typer.Option(
+            help="Do nothing if a usable index exists (one built by another version of the "
+            "pipeline or with other settings is rebuilt)."
+        ),
+    ] = False,
 ) -> None:
     """Build (or update) the index from documents."""
     settings = _settings()
     pipeline = _pipeline(settings)
     if if_missing and pipeline.store.exists():
-        console.print(f"index exists in {settings.paths.index_dir}; nothing to do")
-        return
+        try:
+            _ = pipeline.loaded
+        except IndexMismatch as exc:
+            console.print(f"rebuilding the index in {settings.paths.index_dir}: {exc}")
+        else:
+            console.print(f"index exists in {settings.paths.index_dir}; nothing to do")
+            return
     targets = paths or [settings.paths.seeds_dir]
     t0 = time.perf_counter()
     with Progress(console=console, transient=True) as bar:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from rag import short_answer
 from rag.answer_types import Form
+from rag.authorship import author_of, named_source
 from rag.chunking import Sentence
 from rag.citing import attribution, cite, short_attribution
 from rag.config import AnswerSettings
@@ -79,6 +80,21 @@ def extract(
         if best is None or _focus(question, best, idf, similar, settings) < settings.min_focus:
             support -= settings.unfocused_penalty
         short, lead = None, None  # the best span's quotes, without a value they don't state
+    if _asks_who_wrote(question):
+        wrote = author_of(question, hits, data, idf)
+        if wrote is None and named_source(question, data, idf) is not None:
+            text = (
+                f"{ABSTAIN_TEXT} The source the question names has no byline or author note "
+                "in the collection; the closest passages are listed under related."
+            )
+            return Answer(text, True, support)
+        if wrote is None:
+            short, lead = None, None  # a person the text mentions is not its author
+        else:  # the byline says it: as supported as the best sentence, or more
+            top = max(support, settings.abstain_threshold, best.score if best else 0.0)
+            sent = wrote.sentence
+            lead = Scored(sent, top, 0.0, 0.0, True, 0, sent.start, sent.end)
+            short, support = wrote.name, top
     if lead is not None:
         scored = [lead, *[c for c in scored if c is not lead]]
     if _head_unknown(question, idf):
@@ -130,6 +146,13 @@ def extract(
 
 
 _WHO_WORDS = ("who", "whom", "whose")
+
+
+def _asks_who_wrote(question: Question) -> bool:
+    """ "who wrote ...", "who is the author of ...": a person named by a byline."""
+    return (
+        question.about_author and question.form is Form.VALUE and question.expects.wh in _WHO_WORDS
+    )
 
 
 def _head_unknown(question: Question, idf: SentenceIdf) -> bool:

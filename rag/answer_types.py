@@ -68,7 +68,9 @@ _VIEW_VERBS = frozenset(
     "want wants feel feels describe describes call calls see sees view views predict "
     "predicts expect expects warn warns conclude concludes".split()
 )
-_AUTHOR_RE = re.compile(r"\b(wrote|written|writer|authors?|co-?authors?|byline)\b", re.I)
+_AUTHOR_RE = re.compile(
+    r"\b(wrote|written|writer|penned|(?:co-?)?authou?r(?:s|ed)?|byline)\b", re.I
+)
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _COUNT_STOP = frozenset(
     "are were was is did do does have has had will would can could long wide large in on of "

@@ -237,6 +237,9 @@ def _split_long(
     return pieces
 
 
+_OPENS = ("byline",)  # sections that open the passage that follows them
+
+
 def chunk_document(
     doc: Document,
     sentences: Sequence[Sentence],
@@ -249,7 +252,12 @@ def chunk_document(
     runs: list[list[tuple[int, int, int, int]]] = []
     prev: Sentence | None = None
     for sent in sentences:
-        if prev is None or (sent.section, sent.heading) != (prev.section, prev.heading):
+        # a byline opens the passage it heads rather than standing alone as one
+        if (
+            prev is None
+            or sent.heading != prev.heading
+            or (sent.section != prev.section and prev.section not in _OPENS)
+        ):
             runs.append([])
         for s, e in _split_long(doc, sent, max_tokens, enc):
             runs[-1].append((s, e, sent.sent_id, len(enc.encode(doc.text[s:e]))))
@@ -267,6 +275,11 @@ def chunk_document(
             start, end = run[i][0], run[j - 1][1]
             text = doc.text[start:end]
             first = by_id[run[i][2]]
+            # the passage's section is its text's, not its byline's
+            section = next(
+                (by_id[u[2]].section for u in run[i:j] if by_id[u[2]].section not in _OPENS),
+                first.section,
+            )
             chunks.append(
                 Chunk(
                     chunk_id=f"{doc.doc_id}:{len(chunks)}",
@@ -275,7 +288,7 @@ def chunk_document(
                     start=start,
                     end=end,
                     text=text,
-                    section=first.section,
+                    section=section,
                     heading=first.heading,
                     n_tokens=len(enc.encode(text)),
                     sentence_ids=tuple(dict.fromkeys(u[2] for u in run[i:j])),

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.dates import DAY_RE, MONTH_RE
+
 CITABLE_SECTIONS = frozenset({"content", "caption", "related", "bio", "byline"})
 
 _UI_PATTERNS = [
@@ -56,6 +58,10 @@ _COMMENT_MARKER_RE = re.compile(
 _BYLINE_RE = re.compile(r"^by\s+[A-Z]", re.IGNORECASE)
 _BIO_RE = re.compile(
     r"^[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3}\s+(?:is|was|serves as)\s+(?:an?|the)\s",
+)
+_NAME_LINE_RE = re.compile(r"^[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3}$")
+_DATE_LINE_RE = re.compile(
+    rf"^(?:(?:{DAY_RE.pattern})|(?:{MONTH_RE.pattern}))[\s,]*(?:19|20)\d\d$", re.IGNORECASE
 )
 _SENTENCE_END_RE = re.compile(r"[.!?…][\"”’')\]]*$")
 _TEASER_GLUE_RE = re.compile(r"^read more(?=[A-Z])")
@@ -108,6 +114,11 @@ def _comment_region_start(lines: list[tuple[int, int, bool]], text: str) -> int 
     return None
 
 
+def _is_byline_line(line: str, following: str) -> bool:
+    """A person's name alone on its line, followed by a date line."""
+    return bool(_NAME_LINE_RE.match(line.strip()) and _DATE_LINE_RE.match(following.strip()))
+
+
 def label_blocks(text: str) -> list[Block]:
     """Split ``text`` into labelled line blocks (offsets index ``text``)."""
     lines = _lines(text)
@@ -137,6 +148,20 @@ def label_blocks(text: str) -> list[Block]:
             label = "related" if in_related else "content"
         labels.append(label)
 
+    # A name alone on a line between a title and a date ("Onnik James Krikorian" / "August 12,
+    # 2025") is the byline of the article it heads, as digests and listings print it.
+    named = set()
+    for i in range(1, n - 1):
+        if (
+            labels[i] == "heading"
+            and labels[i - 1] == "heading"
+            and _is_byline_line(
+                text[lines[i][0] : lines[i][1]], text[lines[i + 1][0] : lines[i + 1][1]]
+            )
+        ):
+            labels[i] = "byline"
+            named.add(i)
+
     # Trailing short lines after the last piece of citable text are page furniture
     # (outlet name, slogans, image credits), not headings of anything.
     last_citable = max(
@@ -150,12 +175,12 @@ def label_blocks(text: str) -> list[Block]:
     blocks: list[Block] = []
     heading_run: list[str] = []
     current_heading: str | None = None
-    for (start, end, _), label in zip(lines, labels, strict=True):
+    for i, ((start, end, _), label) in enumerate(zip(lines, labels, strict=True)):
         if label == "heading":
             heading_run.append(_HEADING_MARK_RE.sub("", text[start:end]))
             # A run of heading lines (title, author, date) is named by its longest line.
             current_heading = max(heading_run, key=len)
-        else:
+        elif i not in named:  # a byline inside the run leaves it whole
             heading_run = []
         blocks.append(Block(start, end, label, current_heading))
     return blocks

@@ -15,7 +15,7 @@ from rag.index_data import IndexData
 from rag.vectorstore import build_faiss_index
 
 # Bump when cleaning, sentence splitting or chunking rules change: old indexes are rebuilt.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 5
 
 Progress = Callable[[str, int], None]  # (doc_id, chunks) after each document
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,8 @@ from cli.main import app as cli_app
 from rag.config import Settings
 from rag.pipeline import Pipeline
 from service.app import create_app
+
+from .conftest import DATA
 
 
 @pytest.fixture
@@ -107,3 +110,26 @@ def test_cli_ask_json_prints_the_ask_body(
         body.pop("timings_ms")
     assert cli_body == http_body
     assert "June 22, 2026" in cli_body["answer"]
+
+
+def test_cli_ingest_if_missing_rebuilds_an_index_this_version_cannot_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_EMBEDDING__MODEL", "hash")
+    monkeypatch.setenv("RAG_PATHS__INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("RAG_PATHS__SEEDS_DIR", str(DATA))
+
+    def ingest() -> str:
+        result = CliRunner().invoke(cli_app, ["ingest", "--if-missing"])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())  # the console wraps long lines
+
+    assert "indexed" in ingest()
+    assert "nothing to do" in ingest()
+    # an index written by an older pipeline (other cleaning or chunking rules)
+    (manifest,) = (tmp_path / "index" / "versions").glob("*/manifest.json")
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["pipeline_version"] = -1
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    rebuilt = ingest()
+    assert "rebuilding" in rebuilt and "indexed" in rebuilt
