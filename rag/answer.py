@@ -115,7 +115,10 @@ def extract(
             others = [c for c in chosen if c.sentence.sent_id != deciding.sentence.sent_id]
             chosen = [deciding, *others]
             quote = data.documents[deciding.sentence.doc_id].text[deciding.start : deciding.end]
-            short = short_answer.yes_no(question, quote)
+            if short_answer.options(question) is None:
+                short = short_answer.yes_no(question, quote)
+            else:  # "signed or just initialed": the choice the quote states, never yes or no
+                short = short_answer.choice(question, quote)
     elif short is None and question.form is Form.REASON:
         first = chosen[0]
         short = short_answer.reason(

@@ -41,6 +41,8 @@ SHORTHAND = {
     "whos": "who is",
     "whats": "what is",
     "wheres": "where is",
+    "whens": "when is",
+    "whys": "why is",
     "hows": "how is",
     "wont": "won't",
     "cant": "can't",

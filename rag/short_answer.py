@@ -280,6 +280,41 @@ def _shortened(clause: str) -> str:
     return clause.rstrip(" ,")
 
 
+_ALTERNATIVES = re.compile(
+    r"\b([^\W\d_]+)\s+or\s+(?:(?:just|only|merely|simply|still|rather|actually|by|the|a|an)\s+)*"
+    r"([^\W\d_]+)[\s?.!]*$",  # at the question's end: "did X or Y sign it" asks yes or no
+    re.I,
+)
+
+
+def options(question: Question) -> tuple[str, str] | None:
+    """The two choices of an "A or B" question ("is the treaty signed or just initialed"), if
+    it offers them: such a question is answered by one of them, not by yes or no."""
+    match = _ALTERNATIVES.search(_LEADING_AUX.sub("", question.text))
+    if match is None:
+        return None
+    first, second = match.group(1), match.group(2)
+    if first.casefold() in STOPWORDS or second.casefold() in STOPWORDS:
+        return None  # "... or not", "... or so": no choice between two things
+    return first, second
+
+
+def choice(question: Question, quote: str) -> str | None:
+    """The one choice of an "A or B" question the quote states, as the quote writes it (None
+    when it states both or neither)."""
+    offered = options(question)
+    if offered is None:
+        return None
+    words = re.findall(r"[^\W_]+(?:[’'-][^\W_]+)*", quote)
+    stated = []
+    for option in offered:
+        want = terms(option)
+        found = [w for w in words if want and (t := terms(w)) and _same_word(t[0], want[0])]
+        if found:
+            stated.append(found[0])
+    return stated[0] if len(stated) == 1 else None
+
+
 def yes_no(question: Question, quote: str) -> str:
     """ "Yes" when the quote states what the question asks, "No" when it states otherwise."""
     claim = _LEADING_AUX.sub("", question.text)

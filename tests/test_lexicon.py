@@ -87,6 +87,7 @@ def test_chat_shorthand_is_expanded(lexicon: Lexicon) -> None:
     assert lexicon.repair("whats the govt plan abt the road").text == (
         "what is the government plan about the road"
     )
+    assert lexicon.repair("whens the next round").text == "when is the next round"
 
 
 def test_sentence_openers_and_title_case_headings_make_no_names(lexicon: Lexicon) -> None:

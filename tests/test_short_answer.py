@@ -347,3 +347,40 @@ def test_a_claim_word_in_its_negative_form_says_no() -> None:
     quote = "The harbour treaty remains initialed but unsigned, and contested in both capitals."
     assert short_answer.yes_no(profile, quote) == "No"
     assert short_answer.yes_no(profile, "The harbour treaty was signed in May.") == "Yes"
+
+
+@pytest.mark.parametrize(
+    ("question", "quote", "expected"),
+    [
+        (
+            "was the ferry deal signed by the cities or the operators",
+            "The two operators signed the ferry deal in March.",
+            "operators",
+        ),
+        (
+            "is the harbour treaty signed or just initialed",
+            "The ministers initialed the harbour treaty on 8 August.",
+            "initialed",
+        ),
+        (  # both stated: the quote doesn't choose
+            "is the harbour treaty signed or just initialed",
+            "The ministers initialed the treaty; it will be signed next year.",
+            None,
+        ),
+    ],
+)
+def test_an_either_or_question_is_answered_by_the_choice_the_quote_states(
+    question: str, quote: str, expected: str | None
+) -> None:
+    assert short_answer.choice(_question(question), quote) == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "did the city or the port pay for the dredging",  # who did it: yes or no
+        "is the ferry still running or not",
+    ],
+)
+def test_or_inside_a_yes_no_question_offers_no_choice(question: str) -> None:
+    assert short_answer.options(_question(question)) is None
