@@ -206,6 +206,8 @@ def expectation(
     if wh in ("who", "whom", "whose"):
         if asks_about_author(body):  # "who wrote ...": a byline names a person
             return Expectation(frozenset({"PERSON"}), form=Form.VALUE, wh=wh)
+        if _WHO_IS_NAME.match(body):  # "who is Pashinyan": what the sources say he is
+            return Expectation(form=Form.DESCRIBE, wh=wh)
         role = _role_after_copula(words, wh_at, tags)
         if role and typer is not None and typer(role) == "person":
             return Expectation(frozenset({"PERSON"}), form=Form.VALUE, wh=wh, head=role)
@@ -219,6 +221,8 @@ def expectation(
     if wh == "how":
         return _how(words, wh_at, nxt, body, tags)
     # which / what
+    if (nxt in _AUX or nxt in _COPULA) and any(w in _ACTIVITY for w in words[wh_at + 2 :]):
+        return Expectation(form=Form.DESCRIBE, wh=wh)  # "what is the EU doing in Armenia"
     if nxt in _AUX or nxt in _COPULA:
         after = words[wh_at + 2 : wh_at + 4]
         if nxt in ("does", "do", "did") and any(w in _VIEW_VERBS for w in words[wh_at + 2 :]):
@@ -251,6 +255,14 @@ def _stated_unit(words: list[str]) -> str | None:
         if words[i] == "in" and unit not in _TIME_UNITS and unit_of(unit) is not None:
             return stem(unit)
     return None
+
+
+# "who is Nikol Pashinyan": a name alone after the copula asks what the person is
+_WHO_IS_NAME = re.compile(
+    r"^\s*who(?:['’]s|\s+(?:is|was|are|were))\s+(?:[A-Z][\w.'’-]*\s*){1,4}[?.!]*\s*$"
+)
+# what ... is X doing / did X do / happened: an account of events, not one value
+_ACTIVITY = frozenset("do doing done happen happening happened".split())
 
 
 def _role_after_copula(words: list[str], at: int, tags: Tagger | None) -> str:

@@ -134,6 +134,12 @@ def test_head_nouns_are_typed_by_meaning(
         ("can you tell me when the mission deployed", Form.VALUE, "when", None),
         ("what gift did he bring", Form.VALUE, "what", "gift"),
         ("which azeri news site reported it", Form.VALUE, "which", "site"),
+        # a name alone after "who is" asks what the person is, not for another person
+        ("who is Nikol Pashinyan", Form.DESCRIBE, "who", None),
+        ("who is the harbour master", Form.VALUE, "who", "harbour master"),
+        # what someone is doing / what happened: an account, not one value
+        ("what is the EU doing in Armenia", Form.DESCRIBE, "what", None),
+        ("what happened at the port", Form.DESCRIBE, "what", None),
     ],
 )
 def test_question_form_and_head_noun(question: str, form: Form, wh: str, head: str | None) -> None:
