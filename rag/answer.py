@@ -28,6 +28,7 @@ from rag.scoring import (
     support_score,
 )
 from rag.text import normalise, terms
+from rag.value_patterns import NUMBERS, TIMES
 
 ABSTAIN_TEXT = "The documents don't say."
 
@@ -74,7 +75,10 @@ def extract(
     pool = scored if settings.value_lead else scored[:1]
     short, lead = _best_value(question, pool, data, idf, settings, similar, near)
     best = scored[0] if scored else None
-    if lead is not None and _focus(question, lead, idf, similar, settings) < settings.min_focus:
+    if lead is not None and (
+        _focus(question, lead, idf, similar, settings) < settings.min_focus
+        or _amount_out_of_focus(question, lead, short, data, idf, near, settings)
+    ):
         # a value of the kind asked for, but the question's words aren't around it: it is
         # about something else ("100,000 people fled" for "how many died in the crash")
         if best is None or _focus(question, best, idf, similar, settings) < settings.min_focus:
@@ -149,6 +153,32 @@ def extract(
 
 
 _WHO_WORDS = ("who", "whom", "whose")
+
+
+def _amount_out_of_focus(
+    question: Question,
+    lead: Scored,
+    value: str | None,
+    data: IndexData,
+    idf: SentenceIdf,
+    near: Similarity | None,
+    settings: AnswerSettings,
+) -> bool:
+    """Whether an amount or a date stands in a sentence of its span that doesn't speak to the
+    question: "He defended ... over $150 billion in damages. He also reiterated ... the EU
+    Monitoring Mission ..." holds no sum the EU spent on the mission. (A name may come from the
+    sentence before the one that speaks to the question: that is who "he" is.)"""
+    labels = question.expects.labels
+    if value is None or not labels or not labels <= NUMBERS | TIMES:
+        return False
+    text = data.documents[lead.sentence.doc_id].text
+    for sent in sentences_of(window(lead, idf), idf):
+        if value in text[sent.start : sent.end]:
+            bag = idf.sentence_terms[sent.sent_id]
+            return focus(question, bag, idf.weight, near, enough=settings.min_focus) < (
+                settings.min_focus
+            )
+    return False
 
 
 def _asks_who_wrote(question: Question) -> bool:

@@ -156,3 +156,14 @@ def test_a_follow_up_carries_the_earlier_turn_with_its_names_repaired(
     assert response.rewritten_question is not None
     assert "Pakistan arms deal with Azerbaijan" in response.rewritten_question
     assert response.short_answer == "September"
+
+
+def test_an_amount_in_a_sentence_that_does_not_speak_to_the_question_is_no_answer(
+    seed_pipeline: Pipeline,
+) -> None:
+    # "$150 billion" is Azerbaijan's damage claim, in the sentence before the one about the
+    # EU monitoring mission: no sum the EU spent
+    spent = seed_pipeline.ask("how much did the eu spend on the monitoring mission")
+    assert spent.short_answer is None
+    claimed = seed_pipeline.ask("how much damage does azerbaijan claim armenia caused")
+    assert claimed.short_answer == "over $150 billion"
