@@ -124,10 +124,9 @@ def extract(
             else:  # "signed or just initialed": the choice the quote states, never yes or no
                 short = short_answer.choice(question, quote)
     elif short is None and question.form is Form.REASON:
-        first = chosen[0]
-        short = short_answer.reason(
-            data.documents[first.sentence.doc_id].text[first.start : first.end]
-        )
+        short, because = _because(chosen, data)
+        if because is not chosen[0]:  # the quote that gives the reason leads
+            chosen = [because, *[c for c in chosen if c is not because]]
     if short is not None and question.form is Form.VALUE:
         top = chosen[0].score
         chosen = chosen[:1] + [c for c in chosen[1:] if c.score >= settings.second_quote * top]
@@ -153,6 +152,21 @@ def extract(
 
 
 _WHO_WORDS = ("who", "whom", "whose")
+
+
+def _because(chosen: list[Scored], data: IndexData) -> tuple[str | None, Scored]:
+    """The reason a "why" question asks for and the quote that gives it: the best quote's, or,
+    when it states none, the first later quote that states one plainly ("because", "led to"),
+    else the first with a weaker cue ("after")."""
+    found = []
+    for item in chosen:
+        clause, plain = short_answer.stated_reason(
+            data.documents[item.sentence.doc_id].text[item.start : item.end]
+        )
+        if clause is not None and (plain or item is chosen[0]):
+            return clause, item
+        found.append((clause, item))
+    return next(((c, i) for c, i in found if c is not None), (None, chosen[0]))
 
 
 def _amount_out_of_focus(

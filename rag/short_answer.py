@@ -251,15 +251,21 @@ def reason(quote: str) -> str | None:
     strong cue ("because", "due to") wins over a cause-and-effect verb ("the war <led to> ..."),
     which wins over a weak cue ("after", "as"); a sentence's opening word ("Since 2019, ...")
     is a time, not a cause."""
+    return stated_reason(quote)[0]
+
+
+def stated_reason(quote: str) -> tuple[str | None, bool]:
+    """``reason``, and whether the quote states it plainly (a strong cue or a cause-and-effect
+    verb, not just "after" or "as")."""
     cues = [m for m in _REASON_CUE.finditer(quote) if m.start() > 0]
     strong = [m for m in cues if m.group(1).lower() in _STRONG_CUES]
     if not strong and (cause := _cause_before(quote)) is not None:
-        return cause
+        return cause, True
     if not cues:
-        return None
+        return None, False
     match = (strong or cues)[0]
     clause = re.split(r"[.;:!?]\s|[.;!?]$", quote[match.start() :])[0]
-    return _shortened(clause)
+    return _shortened(clause), bool(strong)
 
 
 def _cause_before(quote: str) -> str | None:
@@ -274,10 +280,18 @@ def _cause_before(quote: str) -> str | None:
 
 
 def _shortened(clause: str) -> str:
+    """At most MAX_REASON_WORDS words, cut at the last comma that keeps a third of them (or at
+    a word), never ending on a word like "and" or "between"."""
     words = clause.split()
     if len(words) > MAX_REASON_WORDS:
-        clause = " ".join(words[:MAX_REASON_WORDS])
-    return clause.rstrip(" ,")
+        kept = words[:MAX_REASON_WORDS]
+        commas = [i for i, w in enumerate(kept) if w.endswith((",", ";"))]
+        if commas and commas[-1] + 1 >= MAX_REASON_WORDS // 3:
+            kept = kept[: commas[-1] + 1]
+        while len(kept) > 1 and kept[-1].strip(",;").casefold() in STOPWORDS:
+            kept.pop()
+        clause = " ".join(kept)
+    return clause.rstrip(" ,;")
 
 
 _ALTERNATIVES = re.compile(

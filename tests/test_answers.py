@@ -167,3 +167,11 @@ def test_an_amount_in_a_sentence_that_does_not_speak_to_the_question_is_no_answe
     assert spent.short_answer is None
     claimed = seed_pipeline.ask("how much damage does azerbaijan claim armenia caused")
     assert claimed.short_answer == "over $150 billion"
+
+
+def test_the_quote_that_gives_the_reason_leads_a_why_answer(seed_pipeline: Pipeline) -> None:
+    # the best quote says Armenia froze its participation; the next says why
+    response = seed_pipeline.ask("why did armenia freeze its csto membership")
+    assert response.short_answer is not None
+    assert "invasion of Ukraine" in response.short_answer
+    assert response.short_answer in response.citations[0].quote

@@ -219,9 +219,20 @@ def test_a_long_reason_is_shortened_verbatim() -> None:
         "which the ministry had withheld for months despite repeated requests from the council."
     )
     clause = short_answer.reason(quote)
-    assert clause is not None and clause.startswith("because residents")
-    assert len(clause.split()) == short_answer.MAX_REASON_WORDS
+    # cut at the clause's comma, not mid-phrase at the word limit
+    assert clause == "because residents had not seen the environmental report"
     assert clause in quote
+
+
+def test_a_long_reason_without_a_comma_stops_at_a_content_word() -> None:
+    quote = (
+        "The ferry stopped because the operator could not find crews willing to work the "
+        "night crossings between the islands and the mainland in the winter months."
+    )
+    clause = short_answer.reason(quote)
+    assert clause is not None and clause in quote
+    assert len(clause.split()) <= short_answer.MAX_REASON_WORDS
+    assert clause.split()[-1] not in ("and", "the", "between", "in")
 
 
 @pytest.mark.parametrize(
