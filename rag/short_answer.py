@@ -280,14 +280,10 @@ def _cause_before(quote: str) -> str | None:
 
 
 def _shortened(clause: str) -> str:
-    """At most MAX_REASON_WORDS words, cut at the last comma that keeps a third of them (or at
-    a word), never ending on a word like "and" or "between"."""
+    """At most MAX_REASON_WORDS words, never ending on a word like "and" or "between"."""
     words = clause.split()
     if len(words) > MAX_REASON_WORDS:
         kept = words[:MAX_REASON_WORDS]
-        commas = [i for i, w in enumerate(kept) if w.endswith((",", ";"))]
-        if commas and commas[-1] + 1 >= MAX_REASON_WORDS // 3:
-            kept = kept[: commas[-1] + 1]
         while len(kept) > 1 and kept[-1].strip(",;").casefold() in STOPWORDS:
             kept.pop()
         clause = " ".join(kept)
