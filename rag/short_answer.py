@@ -264,7 +264,8 @@ def stated_reason(quote: str) -> tuple[str | None, bool]:
     if not cues:
         return None, False
     match = (strong or cues)[0]
-    clause = re.split(r"[.;:!?]\s|[.;!?]$", quote[match.start() :])[0]
+    # the clause ends at a sentence mark or where a dash or bracket closes an aside
+    clause = re.split(r"[.;:!?]\s|[.;!?]$|\s[—–]|[—–)]", quote[match.start() :])[0]
     return _shortened(clause), bool(strong)
 
 

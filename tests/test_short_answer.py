@@ -198,6 +198,11 @@ def test_why_is_answered_by_the_reason_clause(splitter: SpacySplitter) -> None:
             "in response to the audit",
         ),
         ("The port handled 310,000 containers in 2024.", None),  # no stated cause
+        (  # the clause ends where the dash closes the aside
+            "The dredging question — the port's wish to deepen the channel as larger ships "
+            "arrive — is still open.",
+            "as larger ships arrive",
+        ),
         (  # a cause-and-effect verb: the cause stands before it
             "Fuel prices and a shortage of crews have led to the ferry line cutting its winter "
             "timetable.",
