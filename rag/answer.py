@@ -61,9 +61,11 @@ def extract(
     well a candidate value fits the noun the question asks for ("which <energy field>")."""
     scored = answering(score_sentences(question_vec, question, hits, data, idf, settings), question)
     support = support_score(scored, missing_key_share(question, hits, idf))
-    near = _near_table(question, scored, idf, similar, settings)
+    # the words of the best candidate spans, and each question word's similarity to them all
+    bags = [_bag(item, idf) for item in scored[: settings.value_candidates * 2]]
+    near = tabled(similar, frozenset().union(*bags), asked_terms(question)) if similar else None
     if settings.focus_weight and scored:
-        scored = _refocus(question, scored, idf, near, settings)
+        scored = _refocus(question, scored, bags, idf, near, settings)
     n_docs = len(data.documents)
     if question.after_newest is not None:
         text = (
@@ -85,8 +87,10 @@ def extract(
             support -= settings.unfocused_penalty
         short, lead = None, None  # the best span's quotes, without a value they don't state
     if _asks_who_wrote(question):
-        wrote = author_of(question, hits, data, idf)
-        if wrote is None and named_source(question, data, idf) is not None:
+        named = named_source(question, data, idf)
+        source = named or (hits[0].chunk.doc_id if hits else None)
+        wrote = author_of(question, source, data, idf) if source is not None else None
+        if wrote is None and named is not None:
             text = (
                 f"{ABSTAIN_TEXT} The source the question names has no byline or author note "
                 "in the collection; the closest passages are listed under related."
@@ -223,33 +227,18 @@ def _focus(
     return focus(question, _bag(item, idf), idf.weight, similar, enough=settings.min_focus)
 
 
-def _near_table(
-    question: Question,
-    scored: list[Scored],
-    idf: SentenceIdf,
-    similar: PhraseSimilarity | None,
-    settings: AnswerSettings,
-) -> Similarity | None:
-    """Each question word's similarity to every word of the best candidate spans, from one
-    comparison (re-ranking by focus and the words around a value both read it)."""
-    if similar is None or not scored:
-        return None
-    bags = [_bag(item, idf) for item in scored[: settings.value_candidates * 2]]
-    return tabled(similar, frozenset().union(*bags), asked_terms(question))
-
-
 def _refocus(
     question: Question,
     scored: list[Scored],
+    bags: list[frozenset[str]],
     idf: SentenceIdf,
     near: Similarity | None,
     settings: AnswerSettings,
 ) -> list[Scored]:
-    """The best candidate spans re-ordered with their focus added to their scores: a sentence
-    that says what the question asks in other words ("chairs" for "heads") can overtake one
-    that only shares its common words."""
-    n = settings.value_candidates * 2
-    bags = [_bag(item, idf) for item in scored[:n]]
+    """The best candidate spans (one bag of words each) re-ordered with their focus added to
+    their scores: a sentence that says what the question asks in other words ("chairs" for
+    "heads") can overtake one that only shares its common words."""
+    n = len(bags)
     head = [
         replace(
             item,
@@ -364,7 +353,7 @@ def _best_value(
     if question.form is not Form.VALUE:
         return None, None
     found: list[tuple[float, str, Scored]] = []
-    groups = _asks_for_a_people(question, similar)
+    groups: bool | None = None  # asks for a people? decided when a people's adjective turns up
     for item in scored[: settings.value_candidates]:
         if not item.type_ok and not question.expects.target:
             continue
@@ -373,8 +362,11 @@ def _best_value(
         sentences = sentences_of(item, idf)
         for span in short_answer.value_spans(question, quote, sentences, idf.usual_label):
             text = quote[span[0] : span[1]]
-            if not groups and _label(text, sentences, idf) == "NORP":
-                continue  # "Armenian", "Soviet": a people's adjective names no one and nothing
+            if _label(text, sentences, idf) == "NORP":
+                if groups is None:
+                    groups = _asks_for_a_people(question, similar)
+                if not groups:
+                    continue  # "Armenian", "Soviet": a people's adjective names no one, nothing
             rare = min((idf.weight(t) for t in terms(text)), default=0.0) / idf.default_idf
             if near is not None:  # words of close meaning count too ("American" for "U.S.")
                 around = terms(quote[max(0, span[0] - 60) : span[1] + 60])

@@ -3,7 +3,8 @@ author's note of the source the question names, not by whatever person the best-
 sentence mentions.
 
 The source is the one whose title and outlet cover most of the question's words (the outlet is
-how people name an article); failing a clear match, the best retrieved passage's source. The
+how people name an article); failing a clear match, the caller takes the best retrieved
+passage's source. The
 answer is a person's name copied from that source's byline or author note ("By Vladimir
 Tsakanyan, PhD", "Nigar Göksel is the Turkey director of ..."), preferring the authors its
 metadata lists and, in a digest of several articles, the byline under the title the question
@@ -18,7 +19,6 @@ from rag.chunking import Sentence
 from rag.idf import SentenceIdf
 from rag.index_data import IndexData
 from rag.question import Question
-from rag.retrieve import Hit
 from rag.scoring import covered_share
 from rag.text import normalise, terms
 
@@ -46,12 +46,10 @@ def named_source(question: Question, data: IndexData, idf: SentenceIdf) -> str |
 
 
 def author_of(
-    question: Question, hits: list[Hit], data: IndexData, idf: SentenceIdf
+    question: Question, doc_id: str, data: IndexData, idf: SentenceIdf
 ) -> Authorship | None:
-    """The author of the source a "who wrote ..." question is about, from its byline or note."""
-    doc_id = named_source(question, data, idf) or (hits[0].chunk.doc_id if hits else None)
-    if doc_id is None:
-        return None
+    """The author of the source ``doc_id`` (the one a "who wrote ..." question is about), from
+    its byline or author note."""
     listed = [normalise(a) for a in data.documents[doc_id].meta.authors]
     found: list[Authorship] = []
     for sent in data.sentences:

@@ -15,8 +15,8 @@ from rag.chunking import Sentence
 from rag.claim_facts import numbers_in
 from rag.dates import DATE_RE
 from rag.question import Question
-from rag.scoring import covered_share
-from rag.text import STOPWORDS, matches, terms
+from rag.scoring import covered_share, has_term
+from rag.text import STOPWORDS, terms
 from rag.value_patterns import THINGS, same_noun
 
 MAX_REASON_WORDS = 18
@@ -320,7 +320,7 @@ def choice(question: Question, quote: str) -> str | None:
     stated = []
     for option in offered:
         want = terms(option)
-        found = [w for w in words if want and (t := terms(w)) and _same_word(t[0], want[0])]
+        found = [w for w in words if want and (t := terms(w)) and has_term(t[0], frozenset(want))]
         if found:
             stated.append(found[0])
     return stated[0] if len(stated) == 1 else None
@@ -358,10 +358,6 @@ def _negative_form(quote: str, claim_terms: list[str]) -> bool:
     return any(f"{prefix}{t}" in stated for t in claim_terms for prefix in ("un", "non", "non-"))
 
 
-def _same_word(word: str, claim_word: str) -> bool:
-    return word == claim_word or matches(word, claim_word)
-
-
 def _negated_near(quote: str, claim_terms: list[str], reach: int = 6) -> bool:
     """A negation within ``reach`` words of one of the claim's words ("was not signed"), not
     anywhere in a long sentence."""
@@ -371,7 +367,8 @@ def _negated_near(quote: str, claim_terms: list[str], reach: int = 6) -> bool:
     words = re.findall(r"[^\W_]+(?:[’'][^\W_]+)*", quote)
     stems = [terms(w)[:1] for w in words]
     # the claim's words in any of their forms ("internationally" asked, "international" said)
-    at = [i for i, t in enumerate(stems) if t and any(_same_word(t[0], c) for c in claim_terms)]
+    claim = frozenset(claim_terms)
+    at = [i for i, t in enumerate(stems) if t and has_term(t[0], claim)]
     neg = [i for i, w in enumerate(words) if _NEGATION_RE.fullmatch(w) or _NEGATION_RE.search(w)]
     if not at:
         return bool(neg)
