@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +243,9 @@ def render() -> str:
             if other is not service and other.get("cold_start_s"):
                 out.append(f"- {other['label']}: {other['cold_start_s']} s")
         out += ["", "### Time per stage (the response's `timings_ms`)", "", *_stages(service), ""]
+    backends = load("backends")
+    if backends:
+        out += _backends(backends)
     if ingest:
         out += [
             "## Ingest",
@@ -328,6 +332,94 @@ def render() -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _quality(set_name: str) -> list[str]:
+    """The `rag eval --sweep embedding.backend=...` table of one question set, per split."""
+    path = REPO / "eval" / "reports" / f"backends-{set_name}.json"
+    if not path.is_file():
+        return []
+    report = json.loads(path.read_text(encoding="utf-8"))
+    runs = {"torch": report["results"], **(report.get("variant_results") or {})}
+    rows = [
+        f"| {set_name} | backend | split | answer acc | short answer | abstention P / R "
+        "| recall@5 | embed_query p50 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, results in runs.items():
+        backend = name.split("=", 1)[-1]
+        for split in ("tune", "test"):
+            rs = [r for r in results if r.get("split") == split]
+            answerable = [r for r in rs if r["type"] != "unanswerable"]
+            unanswerable = [r for r in rs if r["type"] == "unanswerable"]
+            abstained = [r for r in rs if r["abstained"]]
+            precision = sum(r["type"] == "unanswerable" for r in abstained) / max(1, len(abstained))
+            recall = sum(r["abstained"] for r in unanswerable) / max(1, len(unanswerable))
+            embeds = sorted(r["timings_ms"].get("embed_query", 0.0) for r in rs)
+            rows.append(
+                f"| | {backend} | {split} | "
+                f"{sum(bool(r['correct']) for r in answerable) / len(answerable):.3f} | "
+                f"{sum(bool(r['short_correct']) for r in answerable) / len(answerable):.3f} | "
+                f"{precision:.2f} / {recall:.2f} | "
+                f"{sum(r['recall_at_5'] or 0 for r in answerable) / len(answerable):.3f} | "
+                f"{embeds[len(embeds) // 2]:.1f} |"
+            )
+    return rows
+
+
+def _backends(data: dict[str, Any]) -> list[str]:
+    out = [
+        "## Embedding backends",
+        "",
+        "`embedding.backend`: `torch` runs sentence-transformers; `onnx` runs the same graph,",
+        "exported here from the packaged weights (`torch.onnx`, opset 17, into",
+        "`models/onnx/<model>/` with `export.json`: exporter versions and sha256 checksums), on",
+        "ONNX Runtime; `onnx-int8` is that graph with int8 weights per output channel (ONNX",
+        "Runtime's dynamic quantiser). The ONNX service imports no torch (tokenizers +",
+        "onnxruntime + numpy; spaCy's thinc is kept from importing it too).",
+        "",
+        "### The service on each backend",
+        "",
+        "| backend | cold start s (median of runs) | RSS after start MiB | peak RSS MiB "
+        "| /ask c=1 p50 / p95 ms | embed_query c=1 p50 ms | c=8 answers/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in data.get("services", []):
+        cold = sorted(run.get("cold_start_s", []))
+        c1, c8 = _level(run, 1), _level(run, 8)
+        embed = c1["stages_p50_ms"].get("embed_query") if c1 else None
+        out.append(
+            f"| {run['backend']} | {cold[len(cold) // 2] if cold else '—'} ({cold}) | "
+            f"{run.get('rss_after_start_mib')} | {run.get('peak_rss_mib')} | "
+            f"{c1['p50_ms'] if c1 else '—'} / {c1['p95_ms'] if c1 else '—'} | {embed} | "
+            f"{c8['answers_per_s'] if c8 else '—'} |"
+        )
+    out += [
+        "",
+        "### The query-embedding floor",
+        "",
+        "One short question at a time, 200 different ones, in process (no HTTP, no cache):",
+        "",
+        "| model | backend | load s | embed p50 ms | embed p95 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for f in data.get("floors", []):
+        out.append(
+            f"| {f['model']} | {f['backend']} | {f['load_s']} | {f['embed_p50_ms']} | "
+            f"{f['embed_p95_ms']} |"
+        )
+    quality = [*_quality("seeds"), "", *_quality("chat")]
+    if any(quality):
+        out += [
+            "",
+            "### Answers on each backend",
+            "",
+            "`rag eval --sweep embedding.backend=torch,onnx,onnx-int8` on both question sets",
+            "(`eval/reports/backends-*.json`); embed_query is the pipeline's own timing.",
+            "",
+            *quality,
+        ]
+    return [*out, ""]
 
 
 def _dense(c1: dict[str, dict[str, Any]]) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from bench import report
 from bench.common import REPO, load, machine, save, wait_quiet
 
-PARTS = ("service", "ingest", "milvus", "scale")
+PARTS = ("service", "backends", "ingest", "milvus", "scale")
 
 
 def _baseline_ingest(src: Path) -> dict[str, Any]:
@@ -68,6 +68,10 @@ def main() -> None:
                 save("service-baseline", service.run("baseline", src=args.baseline_src))
             save("service-unbatched", service.run("unbatched", {"RAG_EMBEDDING__QUERY_BATCH": "1"}))
             save("service", service.run("current"))
+        if "backends" in parts:
+            from bench import backends
+
+            save("backends", backends.run())
         if "ingest" in parts:
             from bench import ingest
 

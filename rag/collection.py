@@ -64,8 +64,9 @@ class Collection:
     def embedder(self) -> CachedEmbedder:
         """The embedder, wrapped in the content-hash cache."""
         if self._embedder is None:
+            emb = self.settings.embedding
             inner = self._raw_embedder or make_embedder(
-                self.settings.embedding.model, self.settings.embedding.batch_size
+                emb.model, emb.batch_size, emb.backend, self.settings.paths.onnx_dir
             )
             self._embedder = CachedEmbedder(inner, self.store.cache_path)
         return self._embedder

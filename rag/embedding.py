@@ -32,7 +32,7 @@ class Embedder(Protocol):
         ...
 
 
-def _normalise(vectors: npt.NDArray[Any]) -> Vectors:
+def normalise(vectors: npt.NDArray[Any]) -> Vectors:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
@@ -89,7 +89,7 @@ class SentenceTransformerEmbedder:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        return _normalise(vectors)
+        return normalise(vectors)
 
 
 class HashEmbedder:
@@ -106,7 +106,7 @@ class HashEmbedder:
             for word in re.findall(r"\w+", text.lower()):
                 digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
                 out[row, int.from_bytes(digest[:4], "little") % self.dim] += 1.0
-        return _normalise(out)
+        return normalise(out)
 
 
 class CachedEmbedder:
@@ -161,8 +161,28 @@ class CachedEmbedder:
         self._db.close()
 
 
-def make_embedder(model: str, batch_size: int) -> Embedder:
-    """Build the embedder a setting names."""
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+def embedder_name(model: str, backend: str) -> str:
+    """The name vectors are cached and recorded under: the model, and the backend unless torch
+    (so the torch path keeps the names earlier indexes and caches were written with)."""
+    return model if backend == "torch" or model == "hash" else f"{model}#{backend}"
+
+
+def make_embedder(
+    model: str, batch_size: int, backend: str = "torch", onnx_dir: Path | None = None
+) -> Embedder:
+    """Build the embedder the settings name; an ONNX backend exports its graph on first use."""
     if model == "hash":
         return HashEmbedder()
-    return SentenceTransformerEmbedder(model, batch_size)
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, batch_size)
+    if backend not in BACKENDS:
+        raise InvalidInput(f"embedding.backend {backend!r} is not one of {list(BACKENDS)}")
+    from rag.onnx_embedder import OnnxEmbedder
+    from rag.onnx_export import ensure_export, read_spec
+
+    source = Path(resolve_model_path(model))
+    graph = ensure_export(onnx_dir or Path("models") / "onnx", model, source, backend)
+    return OnnxEmbedder(embedder_name(model, backend), graph, read_spec(source), batch_size)

@@ -25,6 +25,7 @@ def index_params(settings: Settings, dim: int) -> dict[str, object]:
     return {
         "pipeline_version": PIPELINE_VERSION,
         "model": settings.embedding.model,
+        "backend": settings.embedding.backend,
         "dim": dim,
         "tokenizer": settings.chunking.tokenizer,
         "max_tokens": settings.chunking.max_tokens,

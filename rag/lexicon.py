@@ -9,9 +9,13 @@ Nothing here knows the dev questions: it reads the indexed text.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -178,20 +182,81 @@ def _sentence_lines(texts: list[str]) -> list[str]:
     return out
 
 
+def load_word_tables() -> None:
+    """Import wordfreq and read its English table now (~0.3 s)."""
+    _common_words()
+
+
+def _import_wordfreq() -> None:
+    """Import wordfreq with a cheap ``locate.this_dir``.
+
+    wordfreq finds its data folder with ``locate.this_dir()``, which calls ``inspect.stack()``:
+    source context for every frame, whose module lookup realpaths every loaded module's file.
+    In the service process that is ~1,700 modules and 14,000 ``lstat`` calls: 0.6-0.8 s of
+    start-up, measured. The replacement returns the same thing, the folder of the calling
+    file, from the caller's frame.
+    """
+    if "wordfreq" in sys.modules:
+        return
+    import locate
+
+    def this_dir() -> Path:
+        caller = sys._getframe(1).f_globals
+        if "__file__" in caller:
+            return Path(os.path.abspath(caller["__file__"])).parent
+        return Path(os.path.abspath(os.getcwd()))
+
+    locate.this_dir = this_dir  # type: ignore[attr-defined]
+    import wordfreq  # noqa: F401
+
+
 def _common_english(word: str) -> bool:
-    from wordfreq import zipf_frequency  # loaded on first use: its tables take ~0.3 s
+    if word.isascii() and word.isalpha() and word.islower():
+        return word in _common_words()
+    _import_wordfreq()
+    from wordfreq import zipf_frequency
 
     return zipf_frequency(word, "en") >= ENGLISH_ZIPF
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """Plain lowercase words at or above ENGLISH_ZIPF, read from wordfreq's frequency bands.
+
+    Band i holds the words whose zipf frequency rounds to 9 - i/100, so this set answers
+    ``zipf_frequency(w, "en") >= ENGLISH_ZIPF`` for such words without the 0.36 s dictionary
+    of every word wordfreq builds for its first lookup (tests check they agree).
+    """
+    _import_wordfreq()
+    from wordfreq import get_frequency_list
+
+    last = round((9 - ENGLISH_ZIPF) * 100)
+    return frozenset(w for band in get_frequency_list("en")[: last + 1] for w in band)
+
+
+def top_words(n: int) -> list[str]:
+    """wordfreq's ``top_n_list("en", n)``, without its regex match per word: the ``regex``
+    module releases the GIL on every match, and with spaCy loading in another thread each of
+    the 20k re-acquisitions waited (0.5 s at start-up, measured)."""
+    _import_wordfreq()
+    from wordfreq import iter_wordlist
+
+    out: list[str] = []
+    for word in iter_wordlist("en"):
+        # wordfreq's has_digit_sequence: r"\d[\d.,]+" matched at the start ("1" is kept)
+        if not (len(word) > 1 and word[0].isdecimal() and (word[1].isdecimal() or word[1] in ".,")):
+            out.append(word)
+            if len(out) >= n:
+                break
+    return out
 
 
 def common_terms(n: int) -> list[str]:
     """The terms of the ``n`` most common English words (wordfreq's list), alphabetic only."""
     if n <= 0:
         return []
-    from wordfreq import top_n_list
-
     out: dict[str, None] = {}
-    for word in top_n_list("en", n):
+    for word in top_words(n):
         if word.isascii() and word.isalpha() and word.islower():  # terms(), without the regexes
             found = [] if word in STOPWORDS else [stem(word)]
         else:

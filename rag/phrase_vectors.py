@@ -8,7 +8,11 @@ words can be loaded up front (``warm``), so the first questions don't pay for em
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -40,6 +44,42 @@ class PhraseSimilarity:
             batch = todo[i : i + WARM_BATCH]
             for phrase, vec in zip(batch, np.asarray(embed(batch), dtype=np.float32), strict=True):
                 self._pinned[phrase] = vec
+        return len(todo)
+
+    def warm_from_snapshot(
+        self,
+        phrases: Sequence[str],
+        embed: Callable[[Sequence[str]], Vectors],
+        folder: Path,
+        name: str,
+    ) -> int:
+        """`warm`, through one .npy file per (embedder, phrase list) in ``folder``: a start-up
+        reads ~20k vectors in ~10 ms instead of ~0.3 s of cache look-ups. A new phrase list
+        (documents changed) writes a new file and drops the embedder's older ones."""
+        todo = list(dict.fromkeys(phrases))
+        digest = hashlib.sha256("\n".join([name, *todo]).encode("utf-8")).hexdigest()[:20]
+        stem = hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+        path = folder / f"{stem}-{digest}.npy"
+        vectors: Vectors | None = None
+        if path.is_file():
+            try:
+                loaded = np.load(path, allow_pickle=False)
+                if loaded.shape[0] == len(todo):
+                    vectors = np.asarray(loaded, dtype=np.float32)
+            except (OSError, ValueError):
+                vectors = None  # damaged: rebuilt below
+        if vectors is None:
+            vectors = np.asarray(embed(todo), dtype=np.float32).reshape(len(todo), -1)
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, vectors)
+            os.replace(tmp, path)
+            for old in folder.glob(f"{stem}-*.npy"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        for phrase, vec in zip(todo, vectors, strict=True):
+            self._pinned[phrase] = vec
         return len(todo)
 
     def __call__(self, phrases: Sequence[str], target: str) -> list[float]:

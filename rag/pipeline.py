@@ -26,7 +26,7 @@ from rag.generate import Evidence, Generation, Written
 from rag.head_typer import EmbeddingHeadTyper
 from rag.index_data import IndexData
 from rag.indexer import Progress
-from rag.lexicon import common_terms
+from rag.lexicon import common_terms, load_word_tables
 from rag.nlp import pos_tags
 from rag.phrase_vectors import PhraseSimilarity
 from rag.query_encoder import QueryEncoder
@@ -97,10 +97,11 @@ class Pipeline:
         _ = self.loaded
         self.embed_query("warm-up")
         self.analyze("Has it been signed?")  # loads spaCy, so the first follow-up is not slow
-        self.head_typer("official")  # embeds the answer kinds' nouns
-        self.loaded.lexicon.repair("azerbijan")  # loads wordfreq's tables (~0.3 s)
         pos_tags("which official")
+        load_word_tables()  # wordfreq (~0.3 s)
+        self.loaded.lexicon.repair("azerbijan")
         self._warm_words()
+        self.head_typer("official")  # embeds the answer kinds' nouns
 
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IndexData:
         """Replace the collection with the documents under ``paths``; unchanged ones are reused."""
@@ -118,7 +119,12 @@ class Pipeline:
         words = {w for bag in idf.sentence_terms.values() for w in bag if w.isalpha()}
         names = {text for sent in idf.by_id.values() for _, text in sent.entities}
         common = common_terms(self.settings.answer.common_words)
-        self.phrase_similarity.warm(sorted(words | names) + common, self.embedder.embed)
+        self.phrase_similarity.warm_from_snapshot(
+            sorted(words | names) + common,
+            self.embedder.embed,
+            self.store.cache_path.parent / "warm-vectors",
+            self.embedder.name,
+        )
 
     def add_document(self, doc: Document, replace_existing: bool = False) -> DocumentChange:
         """Add (or, with ``replace_existing``, replace) one document."""

@@ -44,6 +44,8 @@ _DATA_FILES = (
     "chunks.faiss",
     "sentences.npy",
 )
+# Parameters manifests gained later, with the value every index written before them had.
+RECORDED_BEFORE: dict[str, Any] = {"backend": "torch"}
 
 
 def _sha_file(path: Path) -> str:
@@ -222,10 +224,11 @@ class IndexStore:
                 f"index format {manifest.get('format_version')} != {FORMAT_VERSION}; "
                 "run `rag ingest` to rebuild"
             )
+        recorded = {**RECORDED_BEFORE, **manifest}
         diffs = [
-            f"{key}: index has {manifest.get(key)!r}, settings want {value!r}"
+            f"{key}: index has {recorded.get(key)!r}, settings want {value!r}"
             for key, value in expected.items()
-            if manifest.get(key) != value
+            if recorded.get(key) != value
         ]
         if diffs:
             raise IndexMismatch(
@@ -257,7 +260,7 @@ class IndexStore:
             chunk_vectors = np.load(path / "chunks.npy", mmap_mode="r", allow_pickle=False)
         else:
             chunk_vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
-        params = {key: manifest[key] for key in expected}
+        params = {key: recorded[key] for key in expected}
         return IndexData(
             params=params,
             documents=documents,

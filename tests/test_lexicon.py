@@ -122,3 +122,27 @@ def test_a_word_of_the_collection_is_no_possessive_of_a_name() -> None:
     lexicon = Lexicon(["Officials of the U.S. and of Armenia told us the talks went on."])
     assert lexicon.repair("the us mediated talks told us").text == "the us mediated talks told us"
     assert lexicon.repair("armenias talks").text == "Armenia's talks"
+
+
+def test_the_fast_word_tables_agree_with_wordfreq() -> None:
+    from wordfreq import top_n_list, zipf_frequency
+
+    from rag.lexicon import ENGLISH_ZIPF, _common_english, top_words
+
+    assert top_words(20000) == top_n_list("en", 20000)  # digits skipped the same way
+    seed = (DATA.parent.parent / "seeds" / "002_c7b824baeb8dafed.txt").read_text(encoding="utf-8")
+    words = set(top_words(30000)[-3000:]) | {w.lower() for w in seed.split() if w.isalpha()}
+    words |= {"azerbijan", "armenai", "pashinian", "qwxz", "Treaty", "don't", "1990s"}
+    for word in sorted(words):
+        assert _common_english(word) == (zipf_frequency(word, "en") >= ENGLISH_ZIPF), word
+
+
+def test_wordfreq_still_finds_its_data_with_the_cheap_locate() -> None:
+    import wordfreq
+    from wordfreq.util import data_path
+
+    from rag.lexicon import load_word_tables
+
+    load_word_tables()
+    assert data_path().is_dir()
+    assert data_path() == Path(wordfreq.__file__).parent / "data"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -68,3 +69,37 @@ def test_a_matrix_of_cosines_matches_one_call_per_target() -> None:
     assert cos.shape == (3, 2)
     for j, target in enumerate(targets):
         assert np.allclose(cos[:, j], similar(words, target), atol=1e-6)
+
+
+def test_warm_vectors_come_from_a_snapshot_once_written(tmp_path: Path) -> None:
+    from rag.embedding import HashEmbedder
+
+    inner = HashEmbedder()
+    calls: list[list[str]] = []
+
+    def embed(texts: Sequence[str]) -> Vectors:
+        calls.append(list(texts))
+        return inner.embed(texts)
+
+    words = ["border", "treaty", "corridor", "border"]
+    first = PhraseSimilarity(embed)
+    assert first.warm_from_snapshot(words, embed, tmp_path, "hash") == 3
+    assert calls == [["border", "treaty", "corridor"]]
+    (snapshot,) = tmp_path.glob("*.npy")
+
+    second = PhraseSimilarity(embed)
+    assert second.warm_from_snapshot(words, embed, tmp_path, "hash") == 3
+    assert len(calls) == 1  # read from the file, no model call
+    assert np.allclose(second.vectors(["treaty"]), inner.embed(["treaty"]))
+
+    # Another phrase list (the documents changed): a new file replaces the old one.
+    PhraseSimilarity(embed).warm_from_snapshot(["border", "exclave"], embed, tmp_path, "hash")
+    assert len(calls) == 2
+    assert [p.name for p in tmp_path.glob("*.npy")] != [snapshot.name]
+    assert len(list(tmp_path.glob("*.npy"))) == 1
+
+    # A damaged file is rebuilt, not trusted.
+    (current,) = tmp_path.glob("*.npy")
+    current.write_bytes(b"not an array")
+    PhraseSimilarity(embed).warm_from_snapshot(["border", "exclave"], embed, tmp_path, "hash")
+    assert len(calls) == 3
