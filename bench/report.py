@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -466,8 +467,45 @@ def _milvus(m: dict[str, Any]) -> list[str]:
     ]
 
 
+def _sections(text: str) -> list[tuple[str, str]]:
+    """(heading, text) of each "## " section of a report, in order."""
+    out: list[tuple[str, str]] = []
+    for block in re.split(r"(?m)^(?=## )", text):
+        if block.startswith("## "):
+            out.append((block.splitlines()[0], block))
+    return out
+
+
+def merge(new: str, old: str) -> str:
+    """The new report, keeping the old report's sections it has no results for (a part whose
+    raw JSON is not on this machine - artifacts/ is not in git - keeps its published numbers,
+    marked as from an earlier run) before "## Reproduce"."""
+    have = {heading for heading, _ in _sections(new)}
+    kept = [
+        block.rstrip("\n").replace(
+            "\n",
+            "\n\n_(Not re-measured in the latest `make bench` run: kept from the earlier "
+            "report.)_\n",
+            1,
+        )
+        + "\n"
+        for heading, block in _sections(old)
+        if heading not in have and "(Not re-measured" not in block
+    ] + [
+        block.rstrip("\n") + "\n"
+        for heading, block in _sections(old)
+        if heading not in have and "(Not re-measured" in block
+    ]
+    if not kept:
+        return new
+    cut = new.find("## Reproduce")
+    cut = len(new) if cut < 0 else cut
+    return new[:cut] + "\n".join(kept) + "\n" + new[cut:]
+
+
 def write(path: Path = DOC) -> Path:
-    """Write the report; returns its path."""
+    """Write the report; returns its path. Sections without results here are kept."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(), encoding="utf-8")
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.write_text(merge(render(), old), encoding="utf-8")
     return path

@@ -39,11 +39,9 @@ LEVELS = ((1, 300), (8, 600), (32, 600))
 def questions() -> list[str]:
     """The evaluation question set."""
     path = REPO / "eval" / "questions" / "seeds.jsonl"
-    return [
-        json.loads(line)["question"]
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    # the answer questions: compare and timeline ones take another path (bench separately)
+    return [r["question"] for r in rows if r["type"] in ("single", "multi", "unanswerable")]
 
 
 def unique_questions(total: int) -> list[str]:

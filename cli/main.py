@@ -169,6 +169,31 @@ def ask(
 
 
 @app.command()
+def timeline(
+    topic: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the /timeline body.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, max=100)] = None,
+) -> None:
+    """Dated events on a topic, oldest first, each quoted verbatim."""
+    pipeline = _pipeline(_settings())
+    result = pipeline.timeline(topic, limit)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    if not result.events:
+        print(f"The documents date nothing on “{topic}”.")
+        return
+    for event in result.events:
+        c = event.citation
+        inferred = " (date inferred)" if event.date_estimated else ""
+        print(f"{event.date}{inferred} — {c.publisher}, {c.date}")
+        print(f"    {c.doc_id} [{c.start}:{c.end}] “{event.text.strip()}”")
+        for other in event.also_reported_by:
+            print(f"    also: {other.publisher}, {other.date} [{other.start}:{other.end}]")
+    print(f"\nas of {result.as_of} (the newest source)")
+
+
+@app.command()
 def search(
     query: str,
     as_json: Annotated[bool, typer.Option("--json")] = False,

@@ -11,6 +11,14 @@ from pathlib import Path
 
 from eval.calibrate import THRESHOLDS, calibration, print_curve
 from eval.metrics import metrics
+from eval.perspectives import Scored as PerspectiveScored
+from eval.perspectives import (
+    perspective_markdown,
+    perspective_metrics,
+    perspective_report,
+    score_compare,
+    score_timeline,
+)
 from eval.question_set import Question, load_questions, select_split
 from eval.report import json_report, markdown_report, print_groups, print_table
 from eval.scoring import Result, score_one
@@ -38,21 +46,33 @@ def ensure_index(pipeline: Pipeline) -> None:
 
 
 def evaluate(
-    settings: Settings, questions: list[Question], embedder: Embedder | None = None
+    settings: Settings,
+    questions: list[Question],
+    embedder: Embedder | None = None,
+    views: list[PerspectiveScored] | None = None,
 ) -> tuple[dict[str, float], list[Result]]:
     """Run every question (with its conversation history) through a pipeline built from
-    ``settings``."""
+    ``settings``. Compare and timeline questions get their own metrics, merged into the same
+    dict; their per-question records are appended to ``views`` when given."""
     pipeline = Pipeline(settings, embedder=embedder)
     ensure_index(pipeline)
     pipeline.load()
     texts = document_texts(pipeline, settings.paths.seeds_dir)
     results = []
+    about_sources = []
     for q in questions:
         t0 = time.perf_counter()
         response = pipeline.ask(q.question, top_k=10, history=q.history)
         latency = (time.perf_counter() - t0) * 1000
-        results.append(score_one(q, response, latency, texts))
-    return metrics(results), results
+        if q.type == "compare":
+            about_sources.append(score_compare(q, response, texts))
+        elif q.type == "timeline":
+            about_sources.append(score_timeline(q, response, texts))
+        else:
+            results.append(score_one(q, response, latency, texts))
+    if views is not None:
+        views.extend(about_sources)
+    return {**metrics(results), **perspective_metrics(about_sources)}, results
 
 
 def sweep_variants(base: Settings, sweep: str | None) -> dict[str, Settings]:
@@ -119,6 +139,7 @@ def run_cli(
     scores: dict[str, dict[str, float]] = {}
     all_results: dict[str, list[Result]] = {}
     embedders: dict[tuple[str, str], Embedder] = {}
+    views: list[PerspectiveScored] = []  # the first variant's compare/timeline questions
     for name, settings in variants.items():
         emb = settings.embedding
         key = (emb.model, emb.backend)
@@ -126,7 +147,10 @@ def run_cli(
             embedders[key] = make_embedder(
                 emb.model, emb.batch_size, emb.backend, settings.paths.onnx_dir
             )
-        scores[name], all_results[name] = evaluate(settings, qs, embedders[key])
+        first_run = not all_results
+        scores[name], all_results[name] = evaluate(
+            settings, qs, embedders[key], views if first_run else None
+        )
     print_table(scores)
     first = next(iter(variants))
     print_groups(all_results[first])
@@ -139,12 +163,16 @@ def run_cli(
         print_curve(curve)
     if json_out:
         payload = json_report(questions, split, variants, scores, all_results, curve)
+        if views:
+            payload["perspective"] = perspective_report(views)
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
     if markdown:
         title = f"Evaluation: {questions}" + (f" (split {split})" if split else "")
         others = {name: r for name, r in all_results.items() if name != first}
         report = markdown_report(title, scores, variants[first], all_results[first], curve, others)
+        if views:
+            report += perspective_markdown(views)
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(report, encoding="utf-8")
     return apply_gate(gate, scores[first], split) if gate else 0

@@ -14,6 +14,22 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from rag.schemas import ChatTurn
 
 QUESTION_TYPES = ("single", "multi", "unanswerable")
+# Questions about the sources as a whole, scored by their own metrics (eval/perspectives.py).
+PERSPECTIVE_TYPES = ("compare", "timeline")
+
+
+class GoldEvent(BaseModel):
+    """A timeline question's expected event: its date as the sentence states it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: str
+    precision: Literal["day", "month", "year"]
+    doc: str
+    evidence: str
+    estimated: bool = False
+
+
 SPLITS = ("tune", "test")
 
 
@@ -28,7 +44,8 @@ class Question(BaseModel):
     answer: str | None = None
     accept: list[str] = []
     doc: str | list[str] | None = None
-    evidence: str | list[str] | None = None
+    # compare questions: each expected document's sentences on the subject
+    evidence: str | list[str] | dict[str, list[str]] | None = None
     # Fixed before any tuning: tune on "tune", report both, gate on "test".
     split: Literal["tune", "test"] | None = None
     # Earlier turns of a conversation, passed to the pipeline as the client would.
@@ -37,12 +54,16 @@ class Question(BaseModel):
     # "is it true ..." / "did ..." questions: the short answer must begin with this.
     yes_no: Literal["yes", "no"] | None = None
     docs: list[str] | None = None
+    # timeline questions: the expected events, oldest first
+    events: list[GoldEvent] = []
 
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        if value not in QUESTION_TYPES:
-            raise ValueError(f"type must be one of {QUESTION_TYPES}, got {value!r}")
+        if value not in QUESTION_TYPES + PERSPECTIVE_TYPES:
+            raise ValueError(
+                f"type must be one of {QUESTION_TYPES + PERSPECTIVE_TYPES}, got {value!r}"
+            )
         return value
 
     @property
@@ -62,7 +83,14 @@ class Question(BaseModel):
         """The evidence strings as a list."""
         if self.evidence is None:
             return []
+        if isinstance(self.evidence, dict):
+            return [e for quotes in self.evidence.values() for e in quotes]
         return [self.evidence] if isinstance(self.evidence, str) else list(self.evidence)
+
+    @property
+    def about_sources(self) -> bool:
+        """A compare or timeline question (scored apart from the answer metrics)."""
+        return self.type in PERSPECTIVE_TYPES
 
     def tags(self) -> list[str]:
         """Optional labels."""

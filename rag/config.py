@@ -247,6 +247,41 @@ class AnswerSettings(_Group):
     )
 
 
+class PerspectiveSettings(_Group):
+    """Questions about the sources: viewpoints side by side, and timelines."""
+
+    enabled: bool = Field(
+        True, description="Answer comparing and timeline questions with viewpoints / events."
+    )
+    lexical_weight: float = Field(
+        0.3, ge=0.0, le=2.0, description="Weight of the subject's word share beside the cosine."
+    )
+    compare_min_score: float = Field(
+        0.45, description="A source's best sentence must score this to be shown at all."
+    )
+    compare_margin: float = Field(
+        0.3, ge=0.0, description="...and be within this of the best source's best sentence."
+    )
+    quotes_per_source: int = Field(2, ge=1, le=5, description="Quotes per viewpoint, at most.")
+    quote_margin: float = Field(
+        0.08, ge=0.0, description="A second quote scores within this of the source's first."
+    )
+    quote_words: int = Field(
+        40, ge=8, le=200, description="A quote in the answer text is cut after this many words."
+    )
+    timeline_min_score: float = Field(0.35, description="An event's sentence scores at least this.")
+    timeline_margin: float = Field(
+        0.45, ge=0.0, description="...and within this of the topic's best sentence."
+    )
+    timeline_limit: int = Field(20, ge=1, le=100, description="Events in an answer's timeline.")
+    latest_events: int = Field(
+        4, ge=1, le=20, description="Events a 'latest' answer quotes (newest last)."
+    )
+    same_event_cosine: float = Field(
+        0.75, ge=0.0, le=1.0, description="Same date and this cosine: one event, several sources."
+    )
+
+
 class ServiceSettings(_Group):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -424,6 +459,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     vector_store: VectorStoreSettings = VectorStoreSettings()
     answer: AnswerSettings = AnswerSettings()
+    perspective: PerspectiveSettings = PerspectiveSettings()
     service: ServiceSettings = ServiceSettings()
     generator: GeneratorSettings = GeneratorSettings()
     limits: LimitSettings = LimitSettings()

@@ -93,6 +93,18 @@ class PhraseSimilarity:
         vecs = self.vectors([*phrases, *targets])
         return vecs[: len(phrases)] @ vecs[len(phrases) :].T
 
+    def matrix_known(self, phrases: Sequence[str], targets: Sequence[str]) -> Vectors:
+        """`matrix` for the phrases that already have a vector (kept or recently met); the
+        others get zero rows, without a model call. Targets are embedded if need be."""
+        known = [p for p in phrases if p in self._pinned or self._cache.get(p) is not None]
+        out = np.zeros((len(phrases), len(targets)), dtype=np.float32)
+        if known:
+            rows = dict(zip(known, self.matrix(known, targets), strict=True))
+            for i, phrase in enumerate(phrases):
+                if phrase in rows:
+                    out[i] = rows[phrase]
+        return out
+
     def vectors(self, wanted: Sequence[str]) -> Vectors:
         """The vectors of ``wanted``, in order (those not kept: one model call)."""
         found: dict[str, Vectors] = {}

@@ -15,6 +15,7 @@ import numpy as np
 
 from rag import conversation, generate, temporal
 from rag.answer import Answer, extract
+from rag.answer_types import Form
 from rag.chunking import SentenceSplitter
 from rag.collection import Collection, Loaded
 from rag.config import Settings
@@ -27,7 +28,9 @@ from rag.head_typer import EmbeddingHeadTyper
 from rag.index_data import IndexData
 from rag.indexer import Progress
 from rag.lexicon import common_terms, load_word_tables
-from rag.nlp import pos_tags
+from rag.nlp import parse, pos_tags
+from rag.perspective import CONCEPT_WORDS, perspective_of
+from rag.perspective_answer import SourcesAnswer, answer_perspective, lead_with
 from rag.phrase_vectors import PhraseSimilarity
 from rag.query_encoder import QueryEncoder
 from rag.question import Question, analyse
@@ -42,9 +45,12 @@ from rag.schemas import (
     Passage,
     SearchResponse,
     SearchResult,
+    TimelineResponse,
 )
 from rag.store import IndexStore
+from rag.timeline import events
 from rag.vectorstore import VectorStore
+from rag.viewpoints import score_all
 
 
 class Pipeline:
@@ -120,7 +126,7 @@ class Pipeline:
         names = {text for sent in idf.by_id.values() for _, text in sent.entities}
         common = common_terms(self.settings.answer.common_words)
         self.phrase_similarity.warm_from_snapshot(
-            sorted(words | names) + common,
+            sorted(words | names) + common + list(CONCEPT_WORDS),
             self.embedder.embed,
             self.store.cache_path.parent / "warm-vectors",
             self.embedder.name,
@@ -251,17 +257,72 @@ class Pipeline:
             previous,
             self.phrase_similarity,
         )
+        about_sources = self._about_sources(loaded, question, filters)
+        if about_sources is not None:
+            # "how has it developed" and a value asked of every source ("how many ..., and do
+            # the sources agree?") keep the direct answer first; "do the sources agree on X"
+            # is answered by the viewpoints alone.
+            direct = about_sources.timeline is not None or question.form == Form.VALUE
+            if direct:
+                about_sources = lead_with(answer, about_sources)
+            answer = about_sources.answer
         timings["answer"] = round((time.perf_counter() - t0) * 1000, 3)
         timings["total"] = round((time.perf_counter() - start) * 1000, 3)
         shown = () if answer.abstained else tuple((p.doc_id, p.chunk_id) for p in passages)
         evidence = Evidence(
             question.text, loaded.data, loaded.idf, self.embedder.inner.embed, shown
         )
-        for event in self.generator.respond(answer, evidence):
+        # Viewpoints and timelines are quoted as they are: a model rewriting them could merge
+        # one outlet's opinion into another's or reorder events.
+        writer = self.generator if about_sources is None else generate.Extractive()
+        for event in writer.respond(answer, evidence):
             if isinstance(event, Written):
-                yield Done(_response(question, rewritten, event, passages, timings))
+                response = _response(question, rewritten, event, passages, timings)
+                if about_sources is not None:
+                    response.viewpoints = about_sources.viewpoints
+                    response.timeline = about_sources.timeline
+                yield Done(response)
             else:
                 yield event
+
+    def _about_sources(
+        self, loaded: Loaded, question: Question, filters: Filters | None
+    ) -> SourcesAnswer | None:
+        """Viewpoints or the latest events, when the question is about the sources as a whole
+        (not under filters: a filtered question is about the sources it keeps)."""
+        if not self.settings.perspective.enabled or filters is not None:
+            return None
+        view = perspective_of(
+            question.text,
+            loaded.data,
+            loaded.idf.weight,
+            self.phrase_similarity.matrix_known,  # a word never seen is no concept word
+            parse,
+        )
+        if view is None:
+            return None
+        subject_vec = self.embed_query(view.subject)
+        return answer_perspective(
+            view, subject_vec, loaded.data, loaded.idf, self.settings.perspective
+        )
+
+    def timeline(self, topic: str, limit: int | None = None) -> TimelineResponse:
+        """Dated events on ``topic``, oldest first, each quoted verbatim."""
+        topic = _clean_query(topic, self.settings.service.max_question_chars, "q")
+        start = time.perf_counter()
+        loaded = self.loaded
+        text = loaded.lexicon.repair(topic).text if self.settings.answer.repair else topic
+        settings = self.settings.perspective
+        scored = score_all(
+            text, self.embed_query(text), loaded.data, loaded.idf, settings.lexical_weight
+        )
+        shown = events(scored, loaded.data, settings, limit or settings.timeline_limit)
+        return TimelineResponse(
+            query=topic,
+            events=shown,
+            as_of=loaded.data.newest_date or None,
+            timings_ms={"total": round((time.perf_counter() - start) * 1000, 3)},
+        )
 
     def _rewrite(self, loaded: Loaded, asked: str, history: list[ChatTurn]) -> str | None:
         """The follow-up made standalone, with every user turn's spelling and casing repaired

@@ -80,6 +80,45 @@ class SentenceSupport(BaseModel):
     )
 
 
+class Viewpoint(BaseModel):
+    """One source's say on the subject of a comparing question, with its quotes' citation ids."""
+
+    doc_id: str
+    title: str
+    publisher: str
+    authors: list[str] = []
+    date: str | None = None
+    date_estimated: bool = False
+    kind: str = "unknown"
+    citation_ids: list[int] = Field(description="Ids into the response's citations.")
+
+
+class TimelineEvent(BaseModel):
+    """A dated happening, quoted verbatim from the earliest-published source that tells it."""
+
+    date: str = Field(description="YYYY-MM-DD, YYYY-MM or YYYY, as precise as the sentence.")
+    date_precision: Literal["day", "month", "year"]
+    date_estimated: bool = Field(
+        description="The year (or the whole date) was inferred from the source's date: "
+        "'on April 19', 'last month'."
+    )
+    text: str = Field(description="The sentence that states it (verbatim).")
+    citation: Citation
+    also_reported_by: list[Citation] = Field(
+        [], description="The same happening in other sources (later-published ones)."
+    )
+    score: float = Field(0.0, description="How closely the sentence speaks to the topic.")
+
+
+class TimelineResponse(BaseModel):
+    """GET /timeline: dated events on a topic, oldest first."""
+
+    query: str
+    events: list[TimelineEvent]
+    as_of: str | None = Field(None, description="ISO date of the newest source.")
+    timings_ms: dict[str, float] = {}
+
+
 class AskResponse(BaseModel):
     """The body of POST /ask, and what `rag ask --json` prints."""
 
@@ -124,6 +163,16 @@ class AskResponse(BaseModel):
         default_factory=list,
         description="Generated answers: the sentences verification removed (never shown in "
         "`answer`), each with the reason — what the model said that its sources don't support.",
+    )
+    viewpoints: list[Viewpoint] | None = Field(
+        None,
+        description="For a question comparing the sources: one entry per source that speaks "
+        "to the subject, newest first; its quotes are in citations.",
+    )
+    timeline: list[TimelineEvent] | None = Field(
+        None,
+        description="For a 'what's the latest on' / 'how has it developed' question: the "
+        "topic's dated events, oldest first.",
     )
     fallback: str | None = Field(
         None,

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from rag.config import Settings
 from rag.pipeline import Pipeline
-from rag.schemas import AskResponse, SearchResponse
+from rag.schemas import AskResponse, SearchResponse, TimelineResponse
 from service import (
     docs,
     documents,
@@ -96,5 +97,16 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     async def search(body: SearchBody, pipeline: PipelineDep) -> SearchResponse:
         """Hybrid search over passages."""
         return await run_in_threadpool(pipeline.search, body.query, body.top_k, body.filters)
+
+    @app.get("/timeline")
+    async def timeline(
+        pipeline: PipelineDep,
+        q: Annotated[str, Query(min_length=1, max_length=2000, description="The topic.")],
+        limit: Annotated[
+            int | None, Query(ge=1, le=100, description="Events, at most (default 12).")
+        ] = None,
+    ) -> TimelineResponse:
+        """Dated events on a topic, oldest first, each quoted verbatim from its source."""
+        return await run_in_threadpool(pipeline.timeline, q, limit)
 
     return app

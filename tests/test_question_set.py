@@ -18,16 +18,23 @@ KEYS = {"id", "question", "type", "answer", "accept", "doc", "evidence", "tags",
 TYPES = {"single", "multi", "unanswerable"}
 
 
-def _load() -> list[dict]:
+PERSPECTIVE_TYPES = {"compare", "timeline"}
+CHAT = REPO / "eval" / "questions" / "chat.jsonl"
+
+
+def _load(path: Path = QUESTIONS, perspective: bool = False) -> list[dict]:
+    """The answer questions (single/multi/unanswerable) of a set, or its compare/timeline ones."""
     rows = []
-    with QUESTIONS.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError as exc:  # pragma: no cover - reported as failure
                 pytest.fail(f"line {n} does not parse as JSON: {exc}")
+            if (row.get("type") in PERSPECTIVE_TYPES) == perspective:
+                rows.append(row)
     return rows
 
 
@@ -145,3 +152,63 @@ def test_unanswerable_shape(rows: list[dict]) -> None:
         assert row["evidence"] is None, qid
         assert row["answer"] is None, qid
         assert row["accept"] == [], qid
+
+
+# -- compare and timeline questions (both sets) -------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=[QUESTIONS, CHAT], ids=["quiz", "chat"])
+def perspective_rows(request: pytest.FixtureRequest) -> list[dict]:
+    return _load(request.param, perspective=True)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_perspective_questions_are_there_in_both_styles(perspective_rows: list[dict]) -> None:
+    kinds = [r["type"] for r in perspective_rows]
+    assert kinds.count("compare") >= 10 and kinds.count("timeline") >= 8, kinds
+    ids = [r["id"] for r in perspective_rows]
+    assert len(ids) == len(set(ids))
+    seen: dict[str, int] = {}
+    for row in perspective_rows:  # split fixed before tuning: alternating within each type
+        n = seen.get(row["type"], 0)
+        seen[row["type"]] = n + 1
+        assert row["split"] == ("tune" if n % 2 == 0 else "test"), row["id"]
+
+
+def test_compare_questions_name_their_sources_and_quote_them(
+    perspective_rows: list[dict], seed_texts: dict[str, str]
+) -> None:
+    texts = {name: _squash(text) for name, text in seed_texts.items()}
+    for row in perspective_rows:
+        if row["type"] != "compare":
+            continue
+        qid = row["id"]
+        assert set(row) == {"id", "question", "type", "subject", "docs", "evidence", "split"}, qid
+        assert len(row["docs"]) >= 2 and set(row["docs"]) == set(row["evidence"]), qid
+        for doc, quotes in row["evidence"].items():
+            assert quotes, f"{qid}: no evidence from {doc}"
+            for quote in quotes:
+                assert _squash(quote) in texts[doc], f"{qid}: not verbatim in {doc}: {quote[:60]}"
+
+
+def test_timeline_questions_list_dated_events_in_order(
+    perspective_rows: list[dict], seed_texts: dict[str, str]
+) -> None:
+    texts = {name: _squash(text) for name, text in seed_texts.items()}
+    for row in perspective_rows:
+        if row["type"] != "timeline":
+            continue
+        qid = row["id"]
+        events = row["events"]
+        assert len(events) >= 3, qid
+        for event in events:
+            shape = {"day": 10, "month": 7, "year": 4}[event["precision"]]
+            assert len(event["date"]) == shape, f"{qid}: {event['date']} is no {event['precision']}"
+            assert _squash(event["evidence"]) in texts[event["doc"]], f"{qid}: {event['evidence']}"
+        starts = [e["date"] for e in events]
+        # ascending; a coarser date may follow the finer ones it contains (2024-05 then 2024)
+        for a, b in zip(starts, starts[1:], strict=False):
+            assert a[: len(b)] <= b or b == a[: len(b)], f"{qid}: {a} then {b}"

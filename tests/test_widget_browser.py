@@ -406,3 +406,106 @@ def test_history_sent_by_the_widget_is_accepted_by_the_pipeline(seed_pipeline: P
     assert turns <= limits.max_history_turns and chars <= limits.max_history_chars
     history = [ChatTurn(role="user", content="x" * chars)] * turns
     seed_pipeline.ask_stream("Why?", history=history)  # raises if over the limits
+
+
+COMPARE = "do the sources agree on whether the peace agreement is a good idea"
+LATEST = "whats the latest on the border demarcation"
+
+
+def test_viewpoints_render_as_cards_whose_quotes_open_like_citations(
+    page: Any, service: Service, seed_pipeline: Pipeline
+) -> None:
+    expect = _expect()
+    direct = _ask_json(service, COMPARE)
+    assert direct["viewpoints"] and len(direct["viewpoints"]) >= 2
+    page.goto(service.url + "/")
+    _ask(page, COMPARE)
+    answer = page.get_by_test_id("chat-answer").last
+    expect(answer.get_by_test_id("chat-feedback-up")).to_be_visible()
+    cards = answer.get_by_test_id("chat-viewpoint")
+    expect(cards).to_have_count(len(direct["viewpoints"]))
+    for card, view in zip(cards.all(), direct["viewpoints"], strict=True):
+        expect(card.locator("h4")).to_contain_text(view["publisher"])
+    op_ed = answer.get_by_test_id("chat-viewpoint").filter(has_text="The Armenian Weekly")
+    expect(op_ed.locator(".kind")).to_have_text("opinion")
+    expect(op_ed).to_contain_text("Sevan Araz")
+    expect(op_ed).to_contain_text("estimated date")
+    _shot(page.locator("peace-chat"), "viewpoints.png")
+
+    cite = op_ed.get_by_test_id("chat-viewpoint-citation").first
+    cite.click()
+    quote = page.get_by_test_id("chat-quote")
+    expect(quote).to_be_visible()
+    where = quote.locator(".where").inner_text()
+    doc_id, start, end = re.match(r"(\S+?), characters (\d+)–(\d+)", where).groups()  # type: ignore[union-attr]
+    assert doc_id == "004_1b309d18163f8509.txt"
+    shown = quote.locator("blockquote").inner_text()
+    assert _doc_text(seed_pipeline, doc_id)[int(start) : int(end)] == shown  # verbatim
+
+    page.reload()  # kept with the conversation
+    expect(page.get_by_test_id("chat-viewpoint")).to_have_count(len(direct["viewpoints"]))
+
+
+def test_viewpoint_cards_stack_on_a_narrow_screen(browser: Any, service: Service) -> None:
+    expect = _expect()
+    context, page, errors = _new_page(browser, width=360, height=780)
+    try:
+        page.goto(service.url + "/")
+        _ask(page, COMPARE)
+        cards = page.get_by_test_id("chat-viewpoint")
+        expect(cards.nth(1)).to_be_visible()
+        first, second = cards.nth(0).bounding_box(), cards.nth(1).bounding_box()
+        assert second["y"] >= first["y"] + first["height"] - 1  # one column
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        _shot(page, "viewpoints-narrow.png")
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_a_latest_answer_opens_its_timeline_and_each_event_its_quote(
+    page: Any, service: Service
+) -> None:
+    expect = _expect()
+    page.goto(service.url + "/")
+    _ask(page, LATEST)
+    answer = page.get_by_test_id("chat-answer").last
+    expect(answer.get_by_test_id("chat-feedback-up")).to_be_visible()
+    expect(answer).to_contain_text("As of 22 June 2026")
+    toggle = answer.get_by_test_id("chat-timeline-toggle")
+    timeline = answer.get_by_test_id("chat-timeline")
+    expect(timeline).to_be_hidden()
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(timeline).to_be_visible()
+    events = timeline.get_by_test_id("chat-timeline-event")
+    assert events.count() >= 3
+    stamps = [e.get_attribute("datetime") for e in timeline.locator("time").all()]
+    assert stamps == sorted(stamps, key=lambda d: (d or "").ljust(10, "~"))  # oldest first
+    events.first.get_by_test_id("chat-timeline-citation").click()
+    quote = page.get_by_test_id("chat-quote")
+    expect(quote).to_be_visible()
+    expect(quote.locator("blockquote")).to_have_text(
+        re.compile(re.escape(events.first.locator("p").inner_text()[1:40]))
+    )
+    _shot(page.locator("peace-chat"), "timeline-from-latest.png")
+
+
+def test_the_timeline_control_lists_the_current_topics_events(page: Any, service: Service) -> None:
+    expect = _expect()
+    page.goto(service.url + "/")
+    control = page.get_by_test_id("chat-timeline-control")
+    control.click()  # nothing asked yet: it says what to do
+    expect(page.locator(".status")).to_contain_text("Ask a question first")
+    _ask(page, "what happened with the border commissions")
+    expect(page.get_by_test_id("chat-feedback-up").last).to_be_visible()
+    with page.expect_request(lambda r: "/timeline?q=" in r.url) as request:
+        control.click()
+    assert "border+commissions" in request.value.url or "border%20commissions" in request.value.url
+    shown = page.get_by_test_id("chat-timeline-answer").last
+    expect(shown).to_contain_text("dated events, oldest first")
+    expect(shown.get_by_test_id("chat-timeline-event").first).to_be_visible()
+    assert shown.get_by_test_id("chat-timeline-event").count() >= 3
+    _shot(page.locator("peace-chat"), "timeline-control.png")
+    page.reload()  # kept with the conversation
+    expect(page.get_by_test_id("chat-timeline-answer")).to_have_count(1)

@@ -121,6 +121,27 @@
     textarea { flex: 1; min-width: 0; resize: none; font: inherit; color: inherit; padding: 8px 10px; height: 42px;
       max-height: 120px; border: 1px solid #9ca3af; border-radius: 8px; background: #fff; }
     .send { flex: none; border: 0; border-radius: 8px; padding: 0 16px; background: var(--pc-accent); color: #fff; font-weight: 650; }
+    /* Viewpoints: one card per source, side by side where there is room, stacked otherwise. */
+    .lead { font-size: 13px; color: var(--pc-muted); }
+    .viewpoints { display: grid; grid-template-columns: repeat(auto-fit, minmax(210px, 1fr)); gap: 8px; margin-top: 4px; }
+    .vp { border: 1px solid #e5e7eb; border-top: 3px solid var(--pc-accent); border-radius: 8px; padding: 8px 10px;
+      background: #fff; min-width: 0; }
+    .vp.opinion { border-top-color: #b45309; }
+    .vp h4 { margin: 0; font-size: 14px; line-height: 1.3; }
+    .vp .meta { font-size: 12px; color: var(--pc-muted); margin: 2px 0 6px; }
+    .kind { display: inline-block; padding: 0 6px; border-radius: 999px; font-size: 11px; font-weight: 700;
+      background: #e5e7eb; color: #374151; margin-left: 4px; }
+    .kind.opinion { background: #fed7aa; color: #7c2d12; }
+    .answer .vp p, .answer .timeline p { margin: 0 0 6px; font-size: 14px; }
+    .more { margin-top: 8px; border: 1px solid #93c5fd; background: var(--pc-accent-soft); color: #1e3a8a;
+      border-radius: 6px; padding: 3px 10px; font-size: 13px; font-weight: 650; }
+    /* A timeline: a vertical list of dated events, oldest first. */
+    .timeline { list-style: none; margin: 8px 0 0; padding: 0 0 0 16px; border-left: 2px solid #bfdbfe; }
+    .timeline li { position: relative; margin: 0 0 10px; }
+    .timeline li::before { content: ""; position: absolute; left: -22px; top: 5px; width: 10px; height: 10px;
+      border-radius: 50%; background: var(--pc-accent); border: 2px solid #fff; }
+    .timeline time { display: block; font-weight: 700; font-size: 13px; }
+    .timeline .meta { font-size: 12px; color: var(--pc-muted); }
   `;
 
   function el(tag, attrs, ...children) {
@@ -266,6 +287,10 @@
       const header = el(
         "header", {},
         el("h2", { id: titleId, text: this.getAttribute("heading") || "Ask the documents" }),
+        el("button", {
+          type: "button", "data-testid": "chat-timeline-control", text: "Timeline",
+          "aria-label": "Timeline of the current topic", onclick: () => this.showTimeline(),
+        }),
         el("button", { type: "button", "aria-label": "Start a new conversation", text: "New", onclick: () => this.reset() }),
         this.closeButton,
       );
@@ -391,6 +416,7 @@
         if (m.rewritten) frag.append(this.renderRewritten(m.rewritten));
         return frag;
       }
+      if (m.timeline) return this.renderTimelineMessage(m);
       return m.error ? this.renderError(m) : this.renderAnswer(m);
     }
 
@@ -413,9 +439,28 @@
         node.append(this.renderShortAnswer(body.short_answer, body.short_answer_citation, citations));
         answer = withoutShortLine(answer, body.short_answer);
       }
-      const text = el("div", { class: "text" });
-      this.renderText(text, answer, citations);
-      node.append(text);
+      if (body.viewpoints && body.viewpoints.length) {
+        node.append(el("p", { class: "lead", text: "What each source says, newest first — who says it and when, not who is right." }));
+        node.append(this.renderViewpoints(body.viewpoints, citations));
+      } else {
+        const text = el("div", { class: "text" });
+        this.renderText(text, answer, citations);
+        node.append(text);
+      }
+      if (body.timeline && body.timeline.length) {
+        const list = this.renderTimeline(body.timeline);
+        list.hidden = true;
+        const toggle = el("button", {
+          type: "button", class: "more", "data-testid": "chat-timeline-toggle", "aria-expanded": "false",
+          text: `Show the whole timeline (${body.timeline.length} events)`,
+          onclick: () => {
+            list.hidden = !list.hidden;
+            toggle.setAttribute("aria-expanded", String(!list.hidden));
+            toggle.textContent = list.hidden ? `Show the whole timeline (${body.timeline.length} events)` : "Hide the timeline";
+          },
+        });
+        node.append(toggle, list);
+      }
       if (body.abstained && body.related && body.related.length) {
         const list = el("ul");
         for (const p of body.related.slice(0, 3)) {
@@ -454,10 +499,90 @@
       }
     }
 
-    citeButton(c, testid) {
+    // One card per source: outlet, author, date (estimated badge), kind, and its quotes.
+    renderViewpoints(viewpoints, citations) {
+      const byId = new Map(citations.map((c) => [c.id, c]));
+      const grid = el("div", { class: "viewpoints", "data-testid": "chat-viewpoints" });
+      for (const v of viewpoints) {
+        const opinion = /opinion|commentary|op-ed|editorial/i.test(v.kind || "");
+        const card = el("section", {
+          class: `vp${opinion ? " opinion" : ""}`, "data-testid": "chat-viewpoint", "aria-label": `${v.publisher}, ${formatDate(v.date, v.date_estimated)}`,
+        },
+          el("h4", {}, v.publisher, el("span", { class: `kind${opinion ? " opinion" : ""}`, text: opinion ? "opinion" : (v.kind || "source") })),
+          el("div", { class: "meta" },
+            `${v.authors && v.authors.length ? `${v.authors.join(", ")} · ` : ""}${formatDate(v.date, v.date_estimated)}`,
+            v.date_estimated ? " " : null,
+            v.date_estimated ? el("span", { class: "est", text: "estimated date" }) : null));
+        for (const id of v.citation_ids) {
+          const c = byId.get(id);
+          if (!c) continue;
+          const quote = c.quote.replace(/\s+/g, " ").trim();
+          card.append(el("p", {}, `“${quote.length > 260 ? `${quote.slice(0, 257).trim()}…` : quote}” `, this.citeButton(c, "chat-viewpoint-citation")));
+        }
+        grid.append(card);
+      }
+      return grid;
+    }
+
+    // Dated events, oldest first; each opens its quote.
+    renderTimeline(events) {
+      const list = el("ol", { class: "timeline", "data-testid": "chat-timeline" });
+      for (const e of events) {
+        const c = e.citation;
+        const when = `${formatDate(e.date, false)}${e.date_estimated ? " (date inferred)" : ""}`;
+        const text = e.text.replace(/\s+/g, " ").trim();
+        const also = (e.also_reported_by || []).map((o) => o.publisher).join(", ");
+        list.append(el("li", { "data-testid": "chat-timeline-event" },
+          el("time", { datetime: e.date, text: when }),
+          el("p", {}, `“${text.length > 240 ? `${text.slice(0, 237).trim()}…` : text}” `, this.citeButton(c, "chat-timeline-citation", "quote")),
+          el("div", { class: "meta", text: `${c.publisher}, ${formatDate(c.date, c.date_estimated)}${also ? ` · also reported by ${also}` : ""}` })));
+      }
+      return list;
+    }
+
+    renderTimelineMessage(m) {
+      const node = el("article", { class: "msg answer", "data-testid": "chat-timeline-answer", "aria-label": `Timeline: ${m.topic}` });
+      const events = m.timeline.events || [];
+      node.append(el("p", { class: "lead", text: events.length
+        ? `Timeline of “${m.topic}”: ${events.length} dated events, oldest first (as of ${formatDate(m.timeline.as_of, false)}).`
+        : `The documents date nothing on “${m.topic}”.` }));
+      if (events.length) node.append(this.renderTimeline(events));
+      return node;
+    }
+
+    // The "Timeline" control: dated events on the topic of the last question asked.
+    async showTimeline() {
+      const users = this.messages.filter((m) => m.role === "user");
+      const topic = users.length ? users[users.length - 1].content : "";
+      if (!topic) {
+        this.setStatus("Ask a question first: the timeline follows its topic.");
+        return;
+      }
+      if (this.busy) return;
+      this.busy = true;
+      this.setStatus("Building the timeline…");
+      let message;
+      try {
+        const response = await fetch(`${this.endpoint}/timeline?q=${encodeURIComponent(topic)}&limit=20`);
+        if (!response.ok) throw new ServiceError(`The timeline service had a problem (HTTP ${response.status}).`);
+        message = { role: "assistant", topic, timeline: await response.json() };
+        this.setStatus("Timeline ready.");
+      } catch (err) {
+        message = { role: "assistant", topic, error: err instanceof ServiceError ? err.message : "The timeline can't be reached right now." };
+        this.setStatus("");
+      } finally {
+        this.busy = false;
+      }
+      this.messages.push(message);
+      this.save();
+      this.log.append(this.renderMessage(message));
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+
+    citeButton(c, testid, label) {
       const button = el("button", {
         type: "button", class: "cite", "data-testid": testid, "aria-expanded": "false",
-        "aria-controls": this.quote.id, text: `[${c.id}]`,
+        "aria-controls": this.quote.id, text: label || `[${c.id}]`,
         "aria-label": `Source ${c.id}: ${c.publisher}, ${formatDate(c.date, c.date_estimated)}. Show quote`,
       });
       button.addEventListener("click", () => this.toggleQuote(button, c));
@@ -564,6 +689,13 @@
     retry(errorMessage, errorNode) {
       const at = this.messages.indexOf(errorMessage);
       if (this.busy || at < 1) return;
+      if (errorMessage.topic) { // a failed timeline: ask for it again
+        this.messages.splice(at, 1);
+        this.save();
+        errorNode.remove();
+        this.showTimeline();
+        return;
+      }
       this.messages.splice(at, 1);
       this.save();
       this.ask(this.messages[at - 1], errorNode);
@@ -658,6 +790,8 @@
         short_answer_citation: body.short_answer_citation ?? null,
         abstained: body.abstained,
         citations: body.citations,
+        viewpoints: body.viewpoints || null,
+        timeline: body.timeline || null,
         related: (body.related || []).slice(0, 3).map((p) => ({
           title: p.title, publisher: p.publisher, date: p.date, date_estimated: p.date_estimated,
           text: p.text.slice(0, 400),

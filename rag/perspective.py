@@ -1,0 +1,194 @@
+"""Questions about the sources rather than the story: "do the sources agree on ..." (compare)
+and "how has ... developed" / "what's the latest on ..." (timeline).
+
+Recognised from the question's structure, read by spaCy's parser, with words matched by
+meaning (embedding cosine to a few concept words, so "differ", "diverge" and "diff" all count,
+and the typo "timline" too):
+
+- compare: the sources as a group are what the question is about: a plural noun naming them
+  ("the articles", "these writers", "the diff pieces") is the subject of its verb, or stands
+  with a word of comparison ("same or different", "agree", "vs"); or two or more sources are
+  named ("evn vs jamestown"); or the question is an order to compare. A count ("how many
+  articles of the treaty") or one named source ("what does Sevan Araz compare Artsakh to") is
+  not a comparison of sources.
+- timeline: a word of development over time ("timeline", "chronology", "latest", "developed",
+  "unfolded") heads the question or its main verb, or "over time" / "over the years" is said.
+
+The subject (what is compared, or the topic of the timeline) is the question without that frame.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from rag.index_data import IndexData
+from rag.text import STOPWORDS, terms
+
+Matrix = Callable[[Sequence[str], Sequence[str]], Any]  # phrases x targets -> cosines
+
+SOURCE_WORDS = (
+    "sources", "articles", "writers", "authors", "outlets", "pieces", "analyses", "publications",
+)  # fmt: skip
+COMPARE_WORDS = ("compare", "agree", "disagree", "differ", "different", "versus", "consensus")
+TIMELINE_WORDS = (
+    "timeline", "chronology", "history", "latest", "new", "developed", "evolved", "unfolded",
+    "changed", "developments",
+)  # fmt: skip
+CONCEPT_WORDS = (*SOURCE_WORDS, *COMPARE_WORDS, *TIMELINE_WORDS)
+RARE = 4.5  # idf over sentences of a distinctive name word (in ~1 % of sentences or fewer)
+MEANS = 0.8  # cosine at which a word counts as one of the concept words (inflections, typos)
+_SPAN = re.compile(
+    r"\bover\s+(?:time|the\s+(?:years|months))\b|\bstep\s+by\s+step\b|\bkey\s+dates\b",
+    re.IGNORECASE,
+)
+# A group of sources in a phrase like "across the articles", "among the sources".
+_ACROSS = frozenset({"across", "among", "amongst", "between"})
+_OLDEST_FIRST = re.compile(r"\b(?:oldest|earliest)\s+first\b|\bchronological", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Perspective:
+    """What a question asks of the sources as a whole, and about what."""
+
+    kind: Literal["compare", "timeline"]
+    subject: str  # the question without its frame: what to find in each source
+    named: tuple[str, ...] = ()  # doc ids the question names
+    newest_first: bool = True
+
+
+def named_sources(
+    words: Sequence[str], data: IndexData, weight: Callable[[str], float]
+) -> tuple[str, ...]:
+    """Documents the question names by a distinctive word of their outlet or an author's name:
+    "evn", "jamestown", "rocks", "araz" - a word few sentences of the collection hold
+    (``weight``: its idf over sentences), so "armenian" names no outlet."""
+    said = set(words)
+    found = []
+    for doc_id, doc in data.documents.items():
+        meta = doc.meta
+        names = " ".join([meta.publisher, *meta.authors])
+        if any(t in said and t not in _GENERIC and weight(t) >= RARE for t in terms(names)):
+            found.append(doc_id)
+    return tuple(found)
+
+
+_FILLER = frozenset({"AUX", "DET", "PRON", "CCONJ", "PART", "SCONJ", "INTJ", "ADP"})
+# Words of an outlet's name that don't identify it on their own.
+_GENERIC = frozenset(terms("the report foundation center review news institute of for and"))
+
+
+def perspective_of(
+    text: str,
+    data: IndexData,
+    weight: Callable[[str], float],
+    matrix: Matrix,
+    parse: Callable[[str], Any],
+) -> Perspective | None:
+    """The question's perspective, or None for a question about the story itself."""
+    words = re.findall(r"[a-z]+", text.lower())
+    if not words:
+        return None
+    named = named_sources(terms(text), data, weight)
+    unique = list(dict.fromkeys(w for w in words if w not in STOPWORDS or w in ("vs",)))
+    if not unique:
+        return None
+    anchors = list(CONCEPT_WORDS)
+    cos = np.asarray(matrix(unique, anchors))
+    n_src, n_cmp = len(SOURCE_WORDS), len(COMPARE_WORDS)
+    source = {w for w, row in zip(unique, cos, strict=True) if row[:n_src].max() >= MEANS}
+    compare = {
+        w
+        for w, row in zip(unique, cos, strict=True)
+        if row[n_src : n_src + n_cmp].max() >= MEANS or w == "vs"
+    }
+    timeline = {
+        w for w, row in zip(unique, cos, strict=True) if row[n_src + n_cmp :].max() >= MEANS
+    }
+    spans = bool(_SPAN.search(text))
+    if not (source or compare or timeline or spans or len(named) >= 2):
+        return None  # most questions stop here, without a parse
+    doc = parse(text)
+    frame = set()
+    kind: Literal["compare", "timeline"] | None = None
+    group = [t for t in doc if t.lower_ in source and _collective(t)]
+    if len(named) >= 2:
+        kind = "compare"
+    elif group and (compare or any(t.dep_ in ("nsubj", "nsubjpass") for t in group)):
+        kind = "compare"
+    elif any(t.dep_ == "pobj" and t.head.lower_ in _ACROSS for t in group):
+        kind = "compare"  # "how is the route portrayed across the articles"
+    elif any(c.lower_ in ("each", "every") for t in group for c in t.children):
+        kind = "compare"  # "each source's take on ..."
+    elif compare and any(_ordered(t, compare) for t in doc):
+        kind = "compare"  # "compare how the articles describe ..." / "compare what they say"
+    if kind == "compare":
+        frame |= {t.i for t in group} | {t.i for t in doc if t.lower_ in compare}
+    elif timeline or spans:
+        marked = [t for t in doc if t.lower_ in timeline]
+        if spans or any(_frames(t) for t in marked):
+            kind = "timeline"
+            frame |= {t.i for t in marked}
+    if kind is None:
+        return None
+    subject = _subject(doc, frame, named, data)
+    if not subject:
+        return None
+    return Perspective(kind, subject, named, newest_first=not _OLDEST_FIRST.search(text))
+
+
+def _collective(token: Any) -> bool:
+    """The sources as a group: a plural ("the articles", not "how many articles"), or "each"
+    / "every" source."""
+    children = [c.lower_ for c in token.children]
+    if any(c in ("many", "much") for c in children) or any(c.like_num for c in token.children):
+        return False
+    if token.tag_ in ("NNS", "NNPS"):
+        return True
+    return any(c in ("each", "every", "all") for c in children)
+
+
+def _ordered(token: Any, compare: set[str]) -> bool:
+    """An order to compare: a comparison verb in the base form with no subject of its own
+    ("compare what they say"; not "what does Sevan Araz compare Artsakh to")."""
+    return (
+        token.lower_ in compare
+        and token.tag_ == "VB"
+        and not any(c.dep_ in ("nsubj", "nsubjpass", "aux") for c in token.children)
+    )
+
+
+def _frames(token: Any) -> bool:
+    """A timeline word that frames the question: a noun the question is about ("the timeline
+    of ...", "what's the latest on ...") or the main verb of a "how" question ("how has the
+    border dispute developed")."""
+    if token.pos_ in ("VERB", "AUX"):
+        return token.dep_ == "ROOT" and any(c.lower_ == "how" for c in token.children)
+    if token.dep_ == "amod":  # "the latest date", "the new border": it describes a noun
+        return False
+    return token.dep_ in ("ROOT", "attr", "dobj", "nsubj", "pobj", "npadvmod", "appos", "acomp")
+
+
+def _subject(doc: Any, frame: set[int], named: tuple[str, ...], data: IndexData) -> str:
+    """The question without its frame words, named outlets, question words and fillers."""
+    outlet_words = {
+        w
+        for doc_id in named
+        for name in (data.documents[doc_id].meta.publisher, *data.documents[doc_id].meta.authors)
+        for w in terms(name)
+    }
+    kept = []
+    for t in doc:
+        if t.i in frame or t.is_punct or t.tag_.startswith("W") or t.lower_ in ("vs", "pls"):
+            continue
+        if t.pos_ in _FILLER:
+            continue
+        if terms(t.text) and set(terms(t.text)) <= outlet_words:
+            continue
+        kept.append(t.text)
+    subject = " ".join(kept)
+    return subject if terms(subject) else ""
