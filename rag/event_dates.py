@@ -33,6 +33,21 @@ EXPRESSION = re.compile(
     r"|\byesterday\b|\btoday\b)",
     re.IGNORECASE,
 )
+# A bare year dates a happening when it follows a preposition of time ("in 2024", "since
+# 1993", "by mid-2025"); before a noun it names something ("the 2020 war").
+_TIME_WORDS = frozenset(
+    "in since by during until till from of on after before throughout around circa between "
+    "and to through early mid late".split()
+)
+
+
+def _dates_a_happening(expression: str, before: str) -> bool:
+    if re.match(r"(?:early|mid|late|the\s+end)", expression, re.IGNORECASE):
+        return True
+    words = re.findall(r"[A-Za-z]+", before[-24:])
+    return bool(words) and words[-1].lower() in _TIME_WORDS
+
+
 _STRIP = re.compile(r"^(?:in|by|since|during|until|from|on|of|this|the\s+end\s+of)\s+", re.I)
 _PART = re.compile(r"\b(?:early|mid|late)[- ]?", re.I)
 
@@ -83,6 +98,8 @@ def _dates_in(text: str, published: str | None) -> tuple[EventDate, ...]:
     out = []
     for match in EXPRESSION.finditer(text):
         kind = match.lastgroup or ""
+        if kind == "y" and not _dates_a_happening(match.group(0), text[: match.start()]):
+            continue  # "the 2020 war", "its 2022 commitment": a name, not when it happened
         found = _parse(match.group(0), kind, base)
         if found is None:
             continue

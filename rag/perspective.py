@@ -192,3 +192,11 @@ def _subject(doc: Any, frame: set[int], named: tuple[str, ...], data: IndexData)
         kept.append(t.text)
     subject = " ".join(kept)
     return subject if terms(subject) else ""
+
+
+def topic_of(text: str, parse: Callable[[str], Any]) -> str:
+    """A topic typed as a question ("is the peace treaty signed yet?") without its question
+    words, auxiliaries and fillers ("peace treaty signed yet"); a plain topic as it is."""
+    doc = parse(text)
+    kept = [t.text for t in doc if not (t.is_punct or t.tag_.startswith("W") or t.pos_ in _FILLER)]
+    return " ".join(kept)

@@ -29,7 +29,7 @@ from rag.index_data import IndexData
 from rag.indexer import Progress
 from rag.lexicon import common_terms, load_word_tables
 from rag.nlp import parse, pos_tags
-from rag.perspective import CONCEPT_WORDS, perspective_of
+from rag.perspective import CONCEPT_WORDS, perspective_of, topic_of
 from rag.perspective_answer import SourcesAnswer, answer_perspective, lead_with
 from rag.phrase_vectors import PhraseSimilarity
 from rag.query_encoder import QueryEncoder
@@ -262,7 +262,9 @@ class Pipeline:
             # "how has it developed" and a value asked of every source ("how many ..., and do
             # the sources agree?") keep the direct answer first; "do the sources agree on X"
             # is answered by the viewpoints alone.
-            direct = about_sources.timeline is not None or question.form == Form.VALUE
+            direct = (about_sources.timeline is not None and question.recency) or (
+                question.form == Form.VALUE
+            )
             if direct:
                 about_sources = lead_with(answer, about_sources)
             answer = about_sources.answer
@@ -312,6 +314,7 @@ class Pipeline:
         start = time.perf_counter()
         loaded = self.loaded
         text = loaded.lexicon.repair(topic).text if self.settings.answer.repair else topic
+        text = topic_of(text, parse) or text  # "is the treaty signed yet?" -> "treaty signed"
         settings = self.settings.perspective
         scored = score_all(
             text, self.embed_query(text), loaded.data, loaded.idf, settings.lexical_weight

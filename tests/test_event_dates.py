@@ -53,6 +53,8 @@ def test_the_date_a_sentence_states(
     [
         "The deal is worth $2,000 million and 1,993 jobs.",  # money and counts are no years
         "The 1990s were a decade of war.",  # a decade is not a year
+        "Four years after the 2020 war, talks go on.",  # a year naming a war: no happening date
+        "Turkey could honor its 2022 commitment.",
         "Elections are scheduled for June 2027.",  # after the source: a plan, not an event
         "Nothing dated here at all.",
     ],

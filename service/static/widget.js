@@ -508,7 +508,7 @@
         const card = el("section", {
           class: `vp${opinion ? " opinion" : ""}`, "data-testid": "chat-viewpoint", "aria-label": `${v.publisher}, ${formatDate(v.date, v.date_estimated)}`,
         },
-          el("h4", {}, v.publisher, el("span", { class: `kind${opinion ? " opinion" : ""}`, text: opinion ? "opinion" : (v.kind || "source") })),
+          el("h4", {}, v.publisher, " ", el("span", { class: `kind${opinion ? " opinion" : ""}`, text: opinion ? "opinion" : (v.kind || "source") })),
           el("div", { class: "meta" },
             `${v.authors && v.authors.length ? `${v.authors.join(", ")} · ` : ""}${formatDate(v.date, v.date_estimated)}`,
             v.date_estimated ? " " : null,
