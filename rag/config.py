@@ -278,7 +278,7 @@ class PerspectiveSettings(_Group):
         4, ge=1, le=20, description="Events a 'latest' answer quotes (newest last)."
     )
     same_event_cosine: float = Field(
-        0.75, ge=0.0, le=1.0, description="Same date and this cosine: one event, several sources."
+        0.65, ge=0.0, le=1.0, description="Same date and this cosine: one event, several sources."
     )
 
 

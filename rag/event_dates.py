@@ -37,7 +37,7 @@ EXPRESSION = re.compile(
 # 1993", "by mid-2025"); before a noun it names something ("the 2020 war").
 _TIME_WORDS = frozenset(
     "in since by during until till from of on after before throughout around circa between "
-    "and to through early mid late".split()
+    "through early mid late".split()
 )
 
 
@@ -45,6 +45,8 @@ def _dates_a_happening(expression: str, before: str) -> bool:
     if re.match(r"(?:early|mid|late|the\s+end)", expression, re.IGNORECASE):
         return True
     words = re.findall(r"[A-Za-z]+", before[-24:])
+    if not before.strip():
+        return True  # "April 19: the commissions met" opens the sentence
     return bool(words) and words[-1].lower() in _TIME_WORDS
 
 
@@ -98,8 +100,11 @@ def _dates_in(text: str, published: str | None) -> tuple[EventDate, ...]:
     out = []
     for match in EXPRESSION.finditer(text):
         kind = match.lastgroup or ""
-        if kind == "y" and not _dates_a_happening(match.group(0), text[: match.start()]):
-            continue  # "the 2020 war", "its 2022 commitment": a name, not when it happened
+        attributive = kind == "y" or (
+            kind in ("mdy", "dmy") and not re.search(_YEAR, match.group(0))
+        )
+        if attributive and not _dates_a_happening(match.group(0), text[: match.start()]):
+            continue  # "the 2020 war", "the November 9 statement": a name, not a when
         found = _parse(match.group(0), kind, base)
         if found is None:
             continue
