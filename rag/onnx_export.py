@@ -19,7 +19,6 @@ does them.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import tempfile
@@ -30,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from rag.checksums import sha256_file
 from rag.errors import InvalidInput
 
 OPSET = 17
@@ -49,15 +49,6 @@ class ModelSpec:
     pooling: str  # "mean" or "cls"
     normalize: bool
     max_seq_length: int
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_spec(source: Path) -> ModelSpec:

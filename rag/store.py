@@ -15,7 +15,6 @@ CURRENT, so a crash at any point leaves the previous version live.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from rag.checksums import sha256_file
 from rag.chunking import Chunk, Sentence
 from rag.documents import DocMeta, Document
 from rag.errors import IndexMismatch, NotFound
@@ -46,14 +46,6 @@ _DATA_FILES = (
 )
 # Parameters manifests gained later, with the value every index written before them had.
 RECORDED_BEFORE: dict[str, Any] = {"backend": "torch"}
-
-
-def _sha_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -153,7 +145,7 @@ class IndexStore:
                 "n_chunks": len(data.chunks),
                 "n_sentences": len(data.sentences),
                 "documents": {d.doc_id: d.sha256 for d in data.documents.values()},
-                "files": {name: _sha_file(tmp / name) for name in files},
+                "files": {name: sha256_file(tmp / name) for name in files},
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             for name in (*files, "manifest.json"):
@@ -236,7 +228,7 @@ class IndexStore:
                 "to rebuild it with the current settings"
             )
         for file_name, sha in manifest["files"].items():
-            if _sha_file(path / file_name) != sha:
+            if sha256_file(path / file_name) != sha:
                 raise ValueError(f"{file_name} does not match its manifest checksum")
         documents = {}
         for row in _read_jsonl(path / "documents.jsonl"):

@@ -122,18 +122,7 @@ def compose(
             quotes.append(
                 f"“{excerpt(doc.text[s.sentence.start : s.sentence.end], max_words)}” [{n}]"
             )
-        meta = doc.meta
-        views.append(
-            Viewpoint(
-                doc_id=doc_id,
-                title=meta.title,
-                publisher=meta.publisher,
-                authors=list(meta.authors),
-                date=meta.date,
-                date_estimated=meta.date_estimated,
-                kind=meta.kind,
-                citation_ids=ids,
-            )
-        )
-        lines.append(f"{label(meta)}: {' '.join(quotes)}")
+        source = citations[ids[0] - 1].model_dump(include=set(Viewpoint.model_fields))
+        views.append(Viewpoint(**source, citation_ids=ids))
+        lines.append(f"{label(doc.meta)}: {' '.join(quotes)}")
     return "\n".join(lines), citations, views
