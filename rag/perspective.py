@@ -33,19 +33,30 @@ Matrix = Callable[[Sequence[str], Sequence[str]], Any]  # phrases x targets -> c
 
 SOURCE_WORDS = (
     "sources", "articles", "writers", "authors", "outlets", "pieces", "analyses", "publications",
+    "source", "article", "outlet",  # singular: counts only as "each source", "which outlet ..."
 )  # fmt: skip
-COMPARE_WORDS = ("compare", "agree", "disagree", "differ", "different", "versus", "consensus")
+COMPARE_WORDS = (
+    "compare", "agree", "disagree", "differ", "different", "versus", "consensus", "diverge",
+    "contrasting",
+)  # fmt: skip
+# Nouns for what a source holds: "contrasting views", "do their perspectives diverge".
+VIEW_WORDS = ("views", "perspectives", "opinions", "positions", "stances")
 TIMELINE_WORDS = (
     "timeline", "chronology", "history", "latest", "new", "developed", "evolved", "unfolded",
-    "changed", "developments",
+    "changed", "developments", "updates", "sequence", "milestones", "progressed", "recently",
+    "lately",
 )  # fmt: skip
-CONCEPT_WORDS = (*SOURCE_WORDS, *COMPARE_WORDS, *TIMELINE_WORDS)
+CONCEPT_WORDS = (*SOURCE_WORDS, *COMPARE_WORDS, *TIMELINE_WORDS, *VIEW_WORDS)
 RARE = 4.5  # idf over sentences of a distinctive name word (in ~1 % of sentences or fewer)
 MEANS = 0.8  # cosine at which a word counts as one of the concept words (inflections, typos)
 _SPAN = re.compile(
-    r"\bover\s+(?:time|the\s+(?:years|months))\b|\bstep\s+by\s+step\b|\bkey\s+dates\b",
+    r"\bover\s+(?:time|the\s+(?:years|months))\b|\bstep\s+by\s+step\b|\bkey\s+dates\b"
+    r"|\bwalk\s+(?:me|us)\s+through\b|\byear\s+by\s+year\b|\bfrom\s+start\s+to\s+finish\b"
+    r"|\bhappened\s+(?:since|after|in\s+between|between)\b|\bin\s+between\b",
     re.IGNORECASE,
 )
+# Idioms of agreement: "on the same page", "see eye to eye", "side by side".
+_SAME = re.compile(r"\bsame\s+page\b|\beye\s+to\s+eye\b|\bside\s+by\s+side\b", re.IGNORECASE)
 # A group of sources in a phrase like "across the articles", "among the sources".
 _ACROSS = frozenset({"across", "among", "amongst", "between"})
 _OLDEST_FIRST = re.compile(r"\b(?:oldest|earliest)\s+first\b|\bchronological", re.IGNORECASE)
@@ -97,18 +108,16 @@ def perspective_of(
     unique = list(dict.fromkeys(w for w in words if w not in STOPWORDS or w in ("vs",)))
     if not unique:
         return None
-    anchors = list(CONCEPT_WORDS)
-    cos = np.asarray(matrix(unique, anchors))
-    n_src, n_cmp = len(SOURCE_WORDS), len(COMPARE_WORDS)
-    source = {w for w, row in zip(unique, cos, strict=True) if row[:n_src].max() >= MEANS}
-    compare = {
-        w
-        for w, row in zip(unique, cos, strict=True)
-        if row[n_src : n_src + n_cmp].max() >= MEANS or w == "vs"
-    }
-    timeline = {
-        w for w, row in zip(unique, cos, strict=True) if row[n_src + n_cmp :].max() >= MEANS
-    }
+    cos = np.asarray(matrix(unique, list(CONCEPT_WORDS)))
+    bounds = np.cumsum([0, len(SOURCE_WORDS), len(COMPARE_WORDS), len(TIMELINE_WORDS)])
+
+    def near(group: int) -> set[str]:
+        lo, hi = bounds[group], bounds[group + 1] if group + 1 < len(bounds) else cos.shape[1]
+        return {w for w, row in zip(unique, cos, strict=True) if row[lo:hi].max() >= MEANS}
+
+    source, compare, timeline, views = near(0), near(1), near(2), near(3)
+    if "vs" in unique or _SAME.search(text):
+        compare |= {"vs"} | {w for w in ("same", "eye", "side") if w in unique}
     spans = bool(_SPAN.search(text))
     if not (source or compare or timeline or spans or len(named) >= 2):
         return None  # most questions stop here, without a parse
@@ -124,6 +133,10 @@ def perspective_of(
         kind = "compare"  # "how is the route portrayed across the articles"
     elif any(c.lower_ in ("each", "every") for t in group for c in t.children):
         kind = "compare"  # "each source's take on ..."
+    elif compare and any(t.lower_ in views and t.tag_ == "NNS" for t in doc):
+        kind = "compare"  # "contrasting views on COP29", "do their perspectives diverge"
+    elif any(t.lower_ in source and _which_most(t) for t in doc):
+        kind = "compare"  # "which outlet is most optimistic"
     elif compare and any(_ordered(t, compare) for t in doc):
         kind = "compare"  # "compare how the articles describe ..." / "compare what they say"
     if kind == "compare":
@@ -145,11 +158,19 @@ def _collective(token: Any) -> bool:
     """The sources as a group: a plural ("the articles", not "how many articles"), or "each"
     / "every" source."""
     children = [c.lower_ for c in token.children]
-    if any(c in ("many", "much") for c in children) or any(c.like_num for c in token.children):
+    if any(c in ("many", "much") for c in children):  # "how many articles of the treaty"
         return False
     if token.tag_ in ("NNS", "NNPS"):
         return True
     return any(c in ("each", "every", "all") for c in children)
+
+
+def _which_most(token: Any) -> bool:
+    """ "which outlet is most optimistic": sources ranked against each other."""
+    if not any(c.lower_ == "which" for c in token.children):
+        return False
+    head = token.head
+    return any(t.tag_ in ("JJS", "RBS") for t in head.subtree)
 
 
 def _ordered(token: Any, compare: set[str]) -> bool:
@@ -167,7 +188,14 @@ def _frames(token: Any) -> bool:
     of ...", "what's the latest on ...") or the main verb of a "how" question ("how has the
     border dispute developed")."""
     if token.pos_ in ("VERB", "AUX"):
-        return token.dep_ == "ROOT" and any(c.lower_ == "how" for c in token.children)
+        if token.dep_ != "ROOT":
+            return False
+        if any(c.lower_ == "how" for c in token.children):
+            return True
+        # "treaty updates?": a plural noun parsed as a verb, in a fragment with no question word
+        return bool(token.tag_ == "VBZ") and not any(t.tag_.startswith("W") for t in token.doc)
+    if token.pos_ == "ADV":  # "what's been going on recently", "whats happened lately"
+        return bool(token.dep_ == "advmod" and token.head.dep_ == "ROOT")
     if token.dep_ == "amod":  # "the latest date", "the new border": it describes a noun
         return False
     return token.dep_ in ("ROOT", "attr", "dobj", "nsubj", "pobj", "npadvmod", "appos", "acomp")

@@ -45,6 +45,12 @@ def _kind(pipeline: Pipeline, question: str) -> str | None:
         ("how did the border demarcation unfold over the years", "timeline"),
         ("how have relations between baku and moscow evolved", "timeline"),
         ("whats new on the peace treaty", "timeline"),
+        ("treaty updates?", "timeline"),
+        ("walk me through the border talks since 2020", "timeline"),
+        ("whats been going on with the corridor recently", "timeline"),
+        ("contrasting views on cop29?", "compare"),
+        ("which outlet is most optimistic overall", "compare"),
+        ("are all five articles on the same page about russia", "compare"),
         # about the story, not the sources
         ("how many articles of the treaty were agreed", None),
         ("what does the evn report say about the border guards", None),
@@ -52,6 +58,9 @@ def _kind(pipeline: Pipeline, question: str) -> str | None:
         ("what does sevan araz compare artsakh to", None),
         ("what is the latest date mentioned for the elections", None),
         ("which company was selected to develop the route", None),
+        ("which outlet published the piece about internet traffic", None),
+        ("what's the difference between delimitation and demarcation", None),
+        ("who updates the border commission's regulations", None),
     ],
 )
 def test_questions_about_the_sources_are_told_apart(
