@@ -262,6 +262,9 @@ class PerspectiveSettings(_Group):
     compare_margin: float = Field(
         0.3, ge=0.0, description="...and be within this of the best source's best sentence."
     )
+    named_min_score: float = Field(
+        0.3, description="The floor instead, for sources the question names ('evn vs jamestown')."
+    )
     quotes_per_source: int = Field(2, ge=1, le=5, description="Quotes per viewpoint, at most.")
     quote_margin: float = Field(
         0.08, ge=0.0, description="A second quote scores within this of the source's first."

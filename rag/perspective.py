@@ -41,6 +41,7 @@ COMPARE_WORDS = (
 )  # fmt: skip
 # Nouns for what a source holds: "contrasting views", "do their perspectives diverge".
 VIEW_WORDS = ("views", "perspectives", "opinions", "positions", "stances")
+LATEST_WORDS = frozenset({"latest", "new", "updates", "recently", "lately", "developments"})
 TIMELINE_WORDS = (
     "timeline", "chronology", "history", "latest", "new", "developed", "evolved", "unfolded",
     "changed", "developments", "updates", "sequence", "milestones", "progressed", "recently",
@@ -70,6 +71,8 @@ class Perspective:
     subject: str  # the question without its frame: what to find in each source
     named: tuple[str, ...] = ()  # doc ids the question names
     newest_first: bool = True
+    latest: bool = False  # "what's the latest on", "any updates on": the current state matters
+    asked: str = ""  # the question
 
 
 def named_sources(
@@ -141,6 +144,8 @@ def perspective_of(
         kind = "compare"  # "compare how the articles describe ..." / "compare what they say"
     if kind == "compare":
         frame |= {t.i for t in group} | {t.i for t in doc if t.lower_ in compare}
+        for idiom in _SAME.finditer(text):  # "on the same page": none of it is the subject
+            frame |= {t.i for t in doc if idiom.start() <= t.idx < idiom.end()}
     elif timeline or spans:
         marked = [t for t in doc if t.lower_ in timeline]
         if spans or any(_frames(t) for t in marked):
@@ -151,7 +156,15 @@ def perspective_of(
     subject = _subject(doc, frame, named, data)
     if not subject:
         return None
-    return Perspective(kind, subject, named, newest_first=not _OLDEST_FIRST.search(text))
+    latest = kind == "timeline" and any(doc[i].lower_ in LATEST_WORDS for i in frame)
+    return Perspective(
+        kind,
+        subject,
+        named,
+        newest_first=not _OLDEST_FIRST.search(text),
+        latest=latest,
+        asked=text,
+    )
 
 
 def _collective(token: Any) -> bool:

@@ -23,6 +23,8 @@ class SourcesAnswer:
     answer: Answer
     viewpoints: list[Viewpoint] | None = None
     timeline: list[TimelineEvent] | None = None
+    latest: bool = False  # a "latest" question: its direct answer leads
+    value_asked: bool = False  # a value asked of every source ("how many ..., and do they agree")
 
 
 def answer_perspective(
@@ -31,10 +33,13 @@ def answer_perspective(
     data: IndexData,
     idf: SentenceIdf,
     settings: PerspectiveSettings,
+    recency: bool = False,
 ) -> SourcesAnswer:
     """Viewpoints for a comparing question, the latest events for a timeline question; "the
     documents don't say" when no source speaks to the subject."""
     scored = score_all(view.subject, subject_vec, data, idf, settings.lexical_weight)
+    # "which/who is more ..." and named sources ask about the sources: no one value answers it
+    value_asked = not view.named and not re.match(r"\s*(?:who|which)\b", view.asked, re.I)
     if view.kind == "compare":
         chosen = by_source(scored, settings, view.named)
         if not chosen:
@@ -43,13 +48,15 @@ def answer_perspective(
         if len(views) == 1:
             text = f"Only one source speaks to this.\n{text}"
         support = max(s.score for quotes in chosen.values() for s in quotes)
-        return SourcesAnswer(Answer(text, False, support, tuple(citations)), viewpoints=views)
+        answer = Answer(text, False, support, tuple(citations))
+        return SourcesAnswer(answer, viewpoints=views, value_asked=value_asked)
     shown = events(scored, data, settings, settings.timeline_limit)
     if not shown:
         return SourcesAnswer(_none(view.subject), timeline=[])
     text, citations = latest_text(shown, data, settings.latest_events)
     support = max(e.score for e in shown)
-    return SourcesAnswer(Answer(text, False, support, tuple(citations)), timeline=shown)
+    answer = Answer(text, False, support, tuple(citations))
+    return SourcesAnswer(answer, timeline=shown, latest=view.latest or recency)
 
 
 def lead_with(extractive: Answer, found: SourcesAnswer) -> SourcesAnswer:
@@ -80,7 +87,7 @@ def lead_with(extractive: Answer, found: SourcesAnswer) -> SourcesAnswer:
         extractive.short_answer,
         extractive.short_answer_citation,
     )
-    return SourcesAnswer(answer, views, found.timeline)
+    return SourcesAnswer(answer, views, found.timeline, found.latest, found.value_asked)
 
 
 def _none(subject: str) -> Answer:

@@ -262,8 +262,8 @@ class Pipeline:
             # "how has it developed" and a value asked of every source ("how many ..., and do
             # the sources agree?") keep the direct answer first; "do the sources agree on X"
             # is answered by the viewpoints alone.
-            direct = (about_sources.timeline is not None and question.recency) or (
-                question.form == Form.VALUE
+            direct = (about_sources.timeline is not None and about_sources.latest) or (
+                about_sources.value_asked and question.form == Form.VALUE
             )
             if direct:
                 about_sources = lead_with(answer, about_sources)
@@ -305,7 +305,7 @@ class Pipeline:
             return None
         subject_vec = self.embed_query(view.subject)
         return answer_perspective(
-            view, subject_vec, loaded.data, loaded.idf, self.settings.perspective
+            view, subject_vec, loaded.data, loaded.idf, self.settings.perspective, question.recency
         )
 
     def timeline(self, topic: str, limit: int | None = None) -> TimelineResponse:

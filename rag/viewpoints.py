@@ -64,7 +64,9 @@ def by_source(
     pool = [s for s in scored if not only or s.sentence.doc_id in only]
     if not pool:
         return {}
-    floor = max(settings.compare_min_score, pool[0].score - settings.compare_margin)
+    # Sources the question names are wanted even when they speak to it in other words.
+    least = settings.compare_min_score if not only else settings.named_min_score
+    floor = max(least, pool[0].score - settings.compare_margin)
     out: dict[str, list[Scored]] = {}
     for s in pool:
         if s.score < floor:

@@ -440,7 +440,12 @@
         answer = withoutShortLine(answer, body.short_answer);
       }
       if (body.viewpoints && body.viewpoints.length) {
-        node.append(el("p", { class: "lead", text: "What each source says, newest first — who says it and when, not who is right." }));
+        node.append(el("p", {
+          class: "lead",
+          text: body.viewpoints.length === 1
+            ? "Only one source speaks to this:"
+            : "What each source says, newest first — who says it and when, not who is right.",
+        }));
         node.append(this.renderViewpoints(body.viewpoints, citations));
       } else {
         const text = el("div", { class: "text" });
