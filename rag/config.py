@@ -297,6 +297,12 @@ class ServiceSettings(_Group):
         "never closes a connection just as a client reuses it (a dropped request).",
     )
     max_top_k: int = Field(50, ge=1)
+    warm_in_background: bool = Field(
+        True,
+        description="Start answering once the index and the embedder are loaded (~0.5 s); "
+        "spaCy and the word tables (~1.5 s) load in a thread meanwhile, and a question that "
+        "needs them first waits for them. False: load everything before serving.",
+    )
     enable_writes: bool = Field(True, description="Serve POST/PUT/DELETE /documents.")
     local_only: bool = Field(
         False,

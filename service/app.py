@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -45,9 +46,20 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pipe = pipeline or Pipeline(settings)
-        await run_in_threadpool(pipe.load)
+        warming: threading.Thread | None = None
+        if settings.service.warm_in_background:
+            # Answer as soon as the index and the embedder are loaded; spaCy and the word
+            # tables follow in a thread (a question that needs them first waits for them).
+            await run_in_threadpool(pipe.load_core)
+            warming = threading.Thread(target=pipe.warm, name="warm-up", daemon=True)
+            warming.start()
+        else:
+            await run_in_threadpool(pipe.load)
         app.state.pipeline = pipe
         yield
+        if warming is not None:
+            # no warm-up outlives the app (it writes into the index directory)
+            await run_in_threadpool(warming.join)
 
     app = FastAPI(
         title="Peace-process RAG",

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from cli.main import app as cli_app
+from rag.chunking import SentenceSplitter
 from rag.config import Settings
 from rag.pipeline import Pipeline
 from service.app import create_app
@@ -133,3 +134,16 @@ def test_cli_ingest_if_missing_rebuilds_an_index_this_version_cannot_load(
     manifest.write_text(json.dumps(data), encoding="utf-8")
     rebuilt = ingest()
     assert "rebuilding" in rebuilt and "indexed" in rebuilt
+
+
+def test_the_service_answers_while_the_rest_warms_up_in_the_background(
+    small_settings: Settings, splitter: SentenceSplitter
+) -> None:
+    ingested = Pipeline(small_settings, splitter=splitter)
+    ingested.ingest([DATA])
+    fresh = Pipeline(small_settings, splitter=splitter)  # nothing loaded yet
+    with TestClient(create_app(small_settings, fresh)) as c:
+        response = c.post("/ask", json={"question": "How many steel cables were replaced?"})
+        assert response.status_code == 200 and "312" in response.json()["answer"]
+    # the warm-up finished by shutdown: the word vectors are kept for good
+    assert fresh.phrase_similarity.warm(["time"]) == 0
