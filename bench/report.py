@@ -476,26 +476,21 @@ def _sections(text: str) -> list[tuple[str, str]]:
     return out
 
 
+KEPT = "_(Not re-measured in the latest `make bench` run: kept from the earlier report.)_"
+
+
 def merge(new: str, old: str) -> str:
     """The new report, keeping the old report's sections it has no results for (a part whose
     raw JSON is not on this machine - artifacts/ is not in git - keeps its published numbers,
-    marked as from an earlier run) before "## Reproduce"."""
+    marked as from an earlier run), in their order, before "## Reproduce"."""
     have = {heading for heading, _ in _sections(new)}
-    kept = [
-        block.rstrip("\n").replace(
-            "\n",
-            "\n\n_(Not re-measured in the latest `make bench` run: kept from the earlier "
-            "report.)_\n",
-            1,
-        )
-        + "\n"
-        for heading, block in _sections(old)
-        if heading not in have and "(Not re-measured" not in block
-    ] + [
-        block.rstrip("\n") + "\n"
-        for heading, block in _sections(old)
-        if heading not in have and "(Not re-measured" in block
-    ]
+    kept = []
+    for heading, block in _sections(old):
+        if heading in have:
+            continue
+        if KEPT not in block:
+            block = block.replace("\n", f"\n\n{KEPT}\n", 1)
+        kept.append(block.rstrip("\n") + "\n")
     if not kept:
         return new
     cut = new.find("## Reproduce")

@@ -97,7 +97,9 @@ def score_compare(q: Question, response: AskResponse, texts: dict[str, str]) -> 
 
 
 def _interval(date: str) -> tuple[str, str]:
-    return date.ljust(10, "0")[:10].replace("-00", "-01"), date.ljust(10, "~")
+    """First and last day a YYYY / YYYY-MM / YYYY-MM-DD date covers, as comparable strings."""
+    first = {4: f"{date}-01-01", 7: f"{date}-01"}.get(len(date), date)
+    return first, date.ljust(10, "~")  # "~" sorts after every digit and "-"
 
 
 def _ordered(a: GoldEvent, b: GoldEvent) -> bool | None:

@@ -11,14 +11,13 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 
 from rag.errors import InvalidInput
-
-Vectors = npt.NDArray[np.float32]
+from rag.vectors import Vectors as Vectors  # re-exported: stages import it from here
+from rag.vectors import normalise
 
 
 class Embedder(Protocol):
@@ -30,14 +29,6 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed a batch of texts; shape (len(texts), dim)."""
         ...
-
-
-def normalise(vectors: npt.NDArray[Any]) -> Vectors:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    out: Vectors = vectors / norms
-    return out
 
 
 def resolve_model_path(model: str) -> str:

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.embedding import Vectors, normalise
 from rag.onnx_export import ModelSpec
+from rag.vectors import Vectors, normalise
 
 
 def pad_id(tokenizer: Any, source: Path) -> int:

@@ -41,13 +41,14 @@ COMPARE_WORDS = (
 )  # fmt: skip
 # Nouns for what a source holds: "contrasting views", "do their perspectives diverge".
 VIEW_WORDS = ("views", "perspectives", "opinions", "positions", "stances")
-LATEST_WORDS = frozenset({"latest", "new", "updates", "recently", "lately", "developments"})
+# What is new: a timeline question with one of these wants the current state first.
+LATEST_WORDS = ("latest", "new", "updates", "recently", "lately", "developments")
 TIMELINE_WORDS = (
-    "timeline", "chronology", "history", "latest", "new", "developed", "evolved", "unfolded",
-    "changed", "developments", "updates", "sequence", "milestones", "progressed", "recently",
-    "lately",
+    "timeline", "chronology", "history", "developed", "evolved", "unfolded", "changed",
+    "sequence", "milestones", "progressed", *LATEST_WORDS,
 )  # fmt: skip
-CONCEPT_WORDS = (*SOURCE_WORDS, *COMPARE_WORDS, *TIMELINE_WORDS, *VIEW_WORDS)
+GROUPS = (SOURCE_WORDS, COMPARE_WORDS, TIMELINE_WORDS, VIEW_WORDS)
+CONCEPT_WORDS = tuple(w for concept in GROUPS for w in concept)
 RARE = 4.5  # idf over sentences of a distinctive name word (in ~1 % of sentences or fewer)
 MEANS = 0.8  # cosine at which a word counts as one of the concept words (inflections, typos)
 _SPAN = re.compile(
@@ -112,13 +113,13 @@ def perspective_of(
     if not unique:
         return None
     cos = np.asarray(matrix(unique, list(CONCEPT_WORDS)))
-    bounds = np.cumsum([0, len(SOURCE_WORDS), len(COMPARE_WORDS), len(TIMELINE_WORDS)])
-
-    def near(group: int) -> set[str]:
-        lo, hi = bounds[group], bounds[group + 1] if group + 1 < len(bounds) else cos.shape[1]
-        return {w for w, row in zip(unique, cos, strict=True) if row[lo:hi].max() >= MEANS}
-
-    source, compare, timeline, views = near(0), near(1), near(2), near(3)
+    near: list[set[str]] = []  # per group: the question's words that mean one of its words
+    start = 0
+    for concept in GROUPS:
+        block = cos[:, start : start + len(concept)].max(axis=1)
+        near.append({w for w, best in zip(unique, block, strict=True) if best >= MEANS})
+        start += len(concept)
+    source, compare, timeline, views = near
     if "vs" in unique or _SAME.search(text):
         compare |= {"vs"} | {w for w in ("same", "eye", "side") if w in unique}
     spans = bool(_SPAN.search(text))
@@ -224,9 +225,7 @@ def _subject(doc: Any, frame: set[int], named: tuple[str, ...], data: IndexData)
     }
     kept = []
     for t in doc:
-        if t.i in frame or t.is_punct or t.tag_.startswith("W") or t.lower_ in ("vs", "pls"):
-            continue
-        if t.pos_ in _FILLER:
+        if t.i in frame or not _content(t) or t.lower_ == "vs":
             continue
         if terms(t.text) and set(terms(t.text)) <= outlet_words:
             continue
@@ -238,6 +237,9 @@ def _subject(doc: Any, frame: set[int], named: tuple[str, ...], data: IndexData)
 def topic_of(text: str, parse: Callable[[str], Any]) -> str:
     """A topic typed as a question ("is the peace treaty signed yet?") without its question
     words, auxiliaries and fillers ("peace treaty signed yet"); a plain topic as it is."""
-    doc = parse(text)
-    kept = [t.text for t in doc if not (t.is_punct or t.tag_.startswith("W") or t.pos_ in _FILLER)]
-    return " ".join(kept)
+    return " ".join(t.text for t in parse(text) if _content(t))
+
+
+def _content(token: Any) -> bool:
+    """Not punctuation, a question word or a filler (auxiliary, article, pronoun, ...)."""
+    return not (token.is_punct or token.tag_.startswith("W") or token.pos_ in _FILLER)

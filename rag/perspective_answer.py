@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.answer import ABSTAIN_TEXT, Answer
@@ -23,8 +24,6 @@ class SourcesAnswer:
     answer: Answer
     viewpoints: list[Viewpoint] | None = None
     timeline: list[TimelineEvent] | None = None
-    latest: bool = False  # a "latest" question: its direct answer leads
-    value_asked: bool = False  # a value asked of every source ("how many ..., and do they agree")
 
 
 def answer_perspective(
@@ -33,37 +32,52 @@ def answer_perspective(
     data: IndexData,
     idf: SentenceIdf,
     settings: PerspectiveSettings,
+    direct: Callable[[], Answer],
+    wants_value: bool = False,
     recency: bool = False,
 ) -> SourcesAnswer:
     """Viewpoints for a comparing question, the latest events for a timeline question; "the
-    documents don't say" when no source speaks to the subject."""
+    documents don't say" when no source speaks to the subject.
+
+    ``direct`` is the answer to the question as asked. It leads a "latest" question (the
+    current state, then the dated events; ``recency``: the question analysis saw a "latest"
+    cue) and a value asked of every source (``wants_value``: "how many ..., and do the sources
+    agree?"), but not "who/which is more ..." or named sources: a source answers those.
+    """
     scored = score_all(view.subject, subject_vec, data, idf, settings.lexical_weight)
-    # "which/who is more ..." and named sources ask about the sources: no one value answers it
-    value_asked = not view.named and not re.match(r"\s*(?:who|which)\b", view.asked, re.I)
     if view.kind == "compare":
+        ranks_sources = view.named or re.match(r"\s*(?:who|which)\b", view.asked, re.I)
+        leads = wants_value and not ranks_sources
         chosen = by_source(scored, settings, view.named)
         if not chosen:
-            return SourcesAnswer(_none(view.subject), viewpoints=[])
+            return _direct_or(SourcesAnswer(_none(view.subject), viewpoints=[]), direct, leads)
         text, citations, views = compose(chosen, data, view.newest_first, settings.quote_words)
         if len(views) == 1:
             text = f"Only one source speaks to this.\n{text}"
         support = max(s.score for quotes in chosen.values() for s in quotes)
-        answer = Answer(text, False, support, tuple(citations))
-        return SourcesAnswer(answer, viewpoints=views, value_asked=value_asked)
+        found = SourcesAnswer(Answer(text, False, support, tuple(citations)), viewpoints=views)
+        return lead_with(direct(), found) if leads else found
+    leads = view.latest or recency
     shown = events(scored, data, settings, settings.timeline_limit)
     if not shown:
-        return SourcesAnswer(_none(view.subject), timeline=[])
+        return _direct_or(SourcesAnswer(_none(view.subject), timeline=[]), direct, leads)
     text, citations = latest_text(shown, data, settings.latest_events)
     support = max(e.score for e in shown)
-    answer = Answer(text, False, support, tuple(citations))
-    return SourcesAnswer(answer, timeline=shown, latest=view.latest or recency)
+    found = SourcesAnswer(Answer(text, False, support, tuple(citations)), timeline=shown)
+    return lead_with(direct(), found) if leads else found
+
+
+def _direct_or(nothing: SourcesAnswer, direct: Callable[[], Answer], leads: bool) -> SourcesAnswer:
+    """No source or event to show: the direct answer where it would have led, if it answers."""
+    if not leads:
+        return nothing
+    answer = direct()
+    return nothing if answer.abstained else SourcesAnswer(answer)
 
 
 def lead_with(extractive: Answer, found: SourcesAnswer) -> SourcesAnswer:
     """The direct answer first, then the viewpoints or events: their [n] markers and citation
     ids move past the direct answer's."""
-    if found.answer.abstained:  # no source or event to add: the direct answer (or none)
-        return found if extractive.abstained else SourcesAnswer(extractive)
     if extractive.abstained:
         return found
     shift = len(extractive.citations)
@@ -87,7 +101,7 @@ def lead_with(extractive: Answer, found: SourcesAnswer) -> SourcesAnswer:
         extractive.short_answer,
         extractive.short_answer_citation,
     )
-    return SourcesAnswer(answer, views, found.timeline, found.latest, found.value_asked)
+    return SourcesAnswer(answer, views, found.timeline)
 
 
 def _none(subject: str) -> Answer:

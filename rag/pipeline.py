@@ -8,7 +8,7 @@ answer (generate) -> the HTTP-shaped response.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from rag.indexer import Progress
 from rag.lexicon import common_terms, load_word_tables
 from rag.nlp import parse, pos_tags
 from rag.perspective import CONCEPT_WORDS, perspective_of, topic_of
-from rag.perspective_answer import SourcesAnswer, answer_perspective, lead_with
+from rag.perspective_answer import SourcesAnswer, answer_perspective
 from rag.phrase_vectors import PhraseSimilarity
 from rag.query_encoder import QueryEncoder
 from rag.question import Question, analyse
@@ -258,27 +258,21 @@ class Pipeline:
         yield Retrieved(passages, rewritten)
         t0 = time.perf_counter()
         previous = next((t.content for t in reversed(history) if t.role == "assistant"), "")
-        answer = extract(
-            question,
-            qvec,
-            hits,
-            loaded.data,
-            loaded.idf,
-            self.settings.answer,
-            previous,
-            self.phrase_similarity,
-        )
-        about_sources = self._about_sources(loaded, question, filters)
-        if about_sources is not None:
-            # "how has it developed" and a value asked of every source ("how many ..., and do
-            # the sources agree?") keep the direct answer first; "do the sources agree on X"
-            # is answered by the viewpoints alone.
-            direct = (about_sources.timeline is not None and about_sources.latest) or (
-                about_sources.value_asked and question.form == Form.VALUE
+
+        def direct() -> Answer:
+            return extract(
+                question,
+                qvec,
+                hits,
+                loaded.data,
+                loaded.idf,
+                self.settings.answer,
+                previous,
+                self.phrase_similarity,
             )
-            if direct:
-                about_sources = lead_with(answer, about_sources)
-            answer = about_sources.answer
+
+        about_sources = self._about_sources(loaded, question, filters, direct)
+        answer = about_sources.answer if about_sources is not None else direct()
         timings["answer"] = round((time.perf_counter() - t0) * 1000, 3)
         timings["total"] = round((time.perf_counter() - start) * 1000, 3)
         shown = () if answer.abstained else tuple((p.doc_id, p.chunk_id) for p in passages)
@@ -299,7 +293,11 @@ class Pipeline:
                 yield event
 
     def _about_sources(
-        self, loaded: Loaded, question: Question, filters: Filters | None
+        self,
+        loaded: Loaded,
+        question: Question,
+        filters: Filters | None,
+        direct: Callable[[], Answer],
     ) -> SourcesAnswer | None:
         """Viewpoints or the latest events, when the question is about the sources as a whole
         (not under filters: a filtered question is about the sources it keeps)."""
@@ -316,7 +314,14 @@ class Pipeline:
             return None
         subject_vec = self.embed_query(view.subject)
         return answer_perspective(
-            view, subject_vec, loaded.data, loaded.idf, self.settings.perspective, question.recency
+            view,
+            subject_vec,
+            loaded.data,
+            loaded.idf,
+            self.settings.perspective,
+            direct,
+            wants_value=question.form == Form.VALUE,
+            recency=question.recency,
         )
 
     def timeline(self, topic: str, limit: int | None = None) -> TimelineResponse:
